@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from annotation.models import Item, Revision, Transition
+from config.admin import ReadOnlyAdmin
+
+
+@admin.register(Item)
+class ItemAdmin(ReadOnlyAdmin):
+    list_display = ["id", "project", "external_id", "state", "stage", "priority", "created_at"]
+    list_filter = ["state"]
+    search_fields = ["external_id"]
+
+
+@admin.register(Revision)
+class RevisionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "item", "kind", "author", "created_at"]
+    list_filter = ["kind"]
+
+
+@admin.register(Transition)
+class TransitionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "item", "from_state", "to_state", "event", "actor", "at"]
+    list_filter = ["event"]

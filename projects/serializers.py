@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from projects.models import Guideline, Membership, Project, Role, TaskType
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "task_type",
+            "overlap",
+            "language",
+            "role",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "role", "created_at", "updated_at"]
+
+    def get_role(self, project: Project) -> str | None:
+        roles = self.context.get("roles", {})
+        return roles.get(project.pk)
+
+
+class ProjectInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    slug = serializers.SlugField(max_length=80, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
+    overlap = serializers.IntegerField(min_value=1, max_value=10, required=False)
+    language = serializers.CharField(max_length=12, required=False)
+
+
+class UserInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(write_only=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    is_staff = serializers.BooleanField(required=False, default=False)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role", "created_at"]
+
+
+class MemberInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class GuidelineSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="created_by.username", default=None)
+
+    class Meta:
+        model = Guideline
+        fields = ["version", "body", "html", "author", "created_at"]
+
+
+class GuidelineInputSerializer(serializers.Serializer):
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False)

@@ -1,0 +1,165 @@
+"""Project pages as a person uses them, with and without htmx."""
+
+from __future__ import annotations
+
+from projects.models import Guideline, GuidelineAcknowledgement, Membership, Project
+
+
+def test_login_page_and_redirect_for_anonymous(client) -> None:
+    response = client.get("/projects/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert client.get("/login/").status_code == 200
+
+
+def test_my_projects_shows_role_badges_and_hides_others(
+    client, anna, project, other_project
+) -> None:
+    client.force_login(anna)
+    html = client.get("/projects/").content.decode()
+    assert "Support answers" in html and "role-annotator" in html
+    assert "Someone else" not in html
+
+
+def test_foreign_project_pages_are_404(client, anna, other_project) -> None:
+    client.force_login(anna)
+    for path in [
+        "/projects/elsewhere/",
+        "/projects/elsewhere/guidelines/",
+        "/projects/elsewhere/members/",
+    ]:
+        assert client.get(path).status_code == 404, path
+
+
+def test_annotator_cannot_open_admin_pages(client, anna, project) -> None:
+    client.force_login(anna)
+    assert client.get("/projects/support/members/").status_code == 403
+    assert client.get("/projects/support/settings/").status_code == 403
+
+
+def test_create_project_without_javascript(client, anna) -> None:
+    client.force_login(anna)
+    response = client.post(
+        "/projects/new/",
+        {
+            "name": "Recipes",
+            "slug": "",
+            "description": "Cooking",
+            "task_type": "write",
+            "overlap": 1,
+            "language": "en",
+        },
+    )
+    assert response.status_code == 302
+    project = Project.objects.get(slug="recipes")
+    assert Membership.objects.get(project=project, user=anna).role == "admin"
+
+
+def test_create_project_errors_are_shown_and_nothing_saved(client, anna, project) -> None:
+    client.force_login(anna)
+    response = client.post(
+        "/projects/new/",
+        {"name": "Dup", "slug": "support", "task_type": "write", "overlap": 1, "language": "en"},
+    )
+    assert response.status_code == 400
+    assert "already exists" in response.content.decode()
+    assert Project.objects.filter(name="Dup").count() == 0
+
+
+def test_edit_project_settings(client, alice, project) -> None:
+    client.force_login(alice)
+    response = client.post(
+        "/projects/support/settings/",
+        {
+            "name": "Support v2",
+            "slug": "support",
+            "description": "New brief",
+            "task_type": "correct",
+            "overlap": 2,
+            "language": "en",
+        },
+    )
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert (project.name, project.task_type, project.overlap) == ("Support v2", "correct", 2)
+
+
+def test_members_page_htmx_returns_only_the_section(client, alice, oscar, project) -> None:
+    client.force_login(alice)
+    response = client.post(
+        "/projects/support/members/",
+        {"username": "oscar", "role": "reviewer"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<section class="card" id="members">' in html and "<html" not in html
+    assert "oscar" in html
+
+
+def test_members_page_without_javascript_redirects(client, alice, oscar, project) -> None:
+    client.force_login(alice)
+    response = client.post("/projects/support/members/", {"username": "oscar", "role": "annotator"})
+    assert response.status_code == 302
+    assert Membership.objects.filter(project=project, user=oscar).exists()
+
+
+def test_remove_member(client, alice, anna, project) -> None:
+    client.force_login(alice)
+    membership = Membership.objects.get(project=project, user=anna)
+    client.post(f"/projects/support/members/{membership.pk}/remove/")
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_publish_and_acknowledge_guidelines(client, alice, anna, project) -> None:
+    client.force_login(alice)
+    response = client.post(
+        "/projects/support/guidelines/", {"body": "# Be kind\n\n<b onclick='x()'>bold</b>"}
+    )
+    assert response.status_code == 302
+    guideline = Guideline.objects.get(project=project)
+    assert "onclick" not in guideline.html and "<b>bold</b>" in guideline.html
+    client.force_login(anna)
+    overview = client.get("/projects/support/").content.decode()
+    assert "acknowledge them before you start" in overview
+    page = client.get("/projects/support/guidelines/").content.decode()
+    assert "I have read version 1" in page
+    client.post("/projects/support/guidelines/acknowledge/")
+    assert GuidelineAcknowledgement.objects.filter(user=anna, guideline=guideline).exists()
+    assert (
+        "You have acknowledged version 1"
+        in client.get("/projects/support/guidelines/").content.decode()
+    )
+
+
+def test_user_written_text_is_escaped(client, alice, project) -> None:
+    project.description = "<script>alert('brief')</script>"
+    project.save()
+    client.force_login(alice)
+    html = client.get("/projects/support/").content.decode()
+    assert "<script>alert('brief')" not in html and "&lt;script&gt;" in html
+
+
+def test_staff_create_users_page(client, sam, anna) -> None:
+    client.force_login(anna)
+    assert client.get("/users/").status_code == 302  # not staff: sent to the admin login
+    client.force_login(sam)
+    response = client.post(
+        "/users/", {"username": "neo", "password": "a long passphrase here", "email": ""}
+    )
+    assert response.status_code == 302
+    bad = client.post("/users/", {"username": "neo2", "password": "short"})
+    assert bad.status_code == 400
+
+
+def test_project_list_query_count_does_not_grow(
+    client, anna, django_assert_max_num_queries
+) -> None:
+    from projects import services
+
+    for n in range(15):
+        p = services.create_project(creator=anna, name=f"P{n}")
+        assert p
+    client.force_login(anna)
+    # session, user, projects with item counts, memberships
+    with django_assert_max_num_queries(4):
+        assert client.get("/projects/").status_code == 200
