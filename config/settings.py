@@ -163,6 +163,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_IMPORTS = [
+    "projects.importers.tasks",
+    "projects.exporters.tasks",
+    "annotation.tasks",
+    "reviews.tasks",
+]
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 if REDIS_URL:

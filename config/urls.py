@@ -9,12 +9,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config.health import healthz
 from projects import views as project_views
 
-api_patterns = [
-    path("", include("projects.api_urls")),
-    path("", include("annotation.api_urls")),
-    path("", include("reviews.api_urls")),
-]
-
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
     path("healthz", healthz, name="healthz"),
@@ -22,9 +16,13 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("users/", project_views.users, name="users"),
     path("projects/", include("projects.urls")),
+    path("api/v1/", include("projects.api_urls")),
+    # Feature modules declare full paths (pages under /projects/<slug>/…, API under /api/v1/…).
+    path("", include("projects.import_urls")),
+    path("", include("projects.export_urls")),
     path("", include("annotation.urls")),
     path("", include("reviews.urls")),
-    path("api/v1/", include(api_patterns)),
+    path("", include("reviews.check_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

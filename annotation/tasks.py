@@ -1,0 +1,3 @@
+"""Celery tasks: thin, ids in, one service call."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Writers for every export format, and the export job that uses them."""

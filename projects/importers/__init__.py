@@ -1,0 +1,1 @@
+"""Readers for every import format, and the import job that uses them."""

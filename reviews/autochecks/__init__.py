@@ -1,0 +1,1 @@
+"""Automated checks: small pure functions over a revision."""
