@@ -226,7 +226,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-
-# --- Product settings ------------------------------------------------------------------
-LEASE_MINUTES = env_int("LEASE_MINUTES", 30)
-MAX_LEASES_PER_ANNOTATOR = env_int("MAX_LEASES_PER_ANNOTATOR", 3)

@@ -40,6 +40,15 @@ class Project(models.Model):
     language = models.CharField(
         max_length=12, default="en", help_text="ISO 639-1 code of the language responses are in."
     )
+    lease_minutes = models.PositiveIntegerField(
+        default=30, help_text="How long an annotator holds an item without activity."
+    )
+    max_leases = models.PositiveSmallIntegerField(
+        default=3, help_text="How many items one annotator may hold at once."
+    )
+    gold_rate = models.FloatField(
+        default=0.0, help_text="Share of served items that are gold items (0 to 1)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
