@@ -40,6 +40,17 @@ class Item(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     state_changed_at = models.DateTimeField(default=timezone.now)
+    queue = models.ForeignKey(
+        "Queue",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+        help_text="The queue whose filter routed the item here; none means the default queue.",
+    )
+    claims = models.PositiveSmallIntegerField(
+        default=0, help_text="Annotators holding or having submitted the item (at most overlap)."
+    )
 
     class Meta:
         constraints = [
@@ -52,6 +63,12 @@ class Item(models.Model):
         indexes = [
             models.Index(fields=["project", "state", "-priority", "id"], name="item_queue_idx"),
             models.Index(fields=["project", "prompt_hash"], name="item_prompt_hash_idx"),
+            # The claim: open items of one queue, highest priority first, then oldest.
+            models.Index(
+                fields=["project", "queue", "-priority", "id"],
+                condition=models.Q(state__in=["queued", "in_progress"]),
+                name="item_claim_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -112,3 +129,104 @@ class Transition(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["item", "id"], name="transition_item_idx")]
+
+
+class Queue(models.Model):
+    """A named subset of a project's items with its own assignees, priority and pause switch.
+
+    Every project has a default queue; items that no other queue's filter routed
+    (``Item.queue`` is null) belong to it. Annotators draw from the queues they belong
+    to, highest ``priority`` first.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="queues")
+    name = models.CharField(max_length=100)
+    priority = models.IntegerField(default=0, help_text="Higher queues are served first.")
+    paused = models.BooleanField(default=False)
+    is_default = models.BooleanField(default=False)
+    tags = models.JSONField(default=list, blank=True, help_text="Items with any of these tags.")
+    import_job = models.ForeignKey(
+        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    min_priority = models.IntegerField(
+        null=True, blank=True, help_text="Items of at least this priority."
+    )
+    assignees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="+",
+        help_text="Who works this queue; nobody named means every annotator of the project.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project", "-priority", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="one_queue_name_per_project"),
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(is_default=True),
+                name="one_default_queue_per_project",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.name}"
+
+
+class AssignmentStatus(models.TextChoices):
+    ACTIVE = "active", "Leased"
+    SUBMITTED = "submitted", "Submitted"
+    SKIPPED = "skipped", "Skipped"
+    EXPIRED = "expired", "Lease expired"
+    FLAGGED = "flagged", "Flagged"
+
+
+# Assignments that take one of the item's ``overlap`` places.
+HOLDING = (AssignmentStatus.ACTIVE, AssignmentStatus.SUBMITTED)
+
+
+class Assignment(models.Model):
+    """One annotator's turn at one item: the lease, the autosaved draft, the outcome.
+
+    One row per (item, annotator), so nobody is handed the same item twice; rework
+    re-activates the annotator's own row. ``draft_version`` counts autosaves: a write
+    naming an older version is refused (another tab or device saved since).
+    """
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    queue = models.ForeignKey(
+        Queue, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=12, choices=AssignmentStatus.choices, default=AssignmentStatus.ACTIVE
+    )
+    is_rework = models.BooleanField(default=False)
+    leased_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    draft = models.JSONField(null=True, blank=True)
+    draft_version = models.PositiveIntegerField(default=0)
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
+    submission = models.ForeignKey(
+        Revision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True, help_text="Why it was skipped or flagged.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "user"], name="one_assignment_per_annotator")
+        ]
+        indexes = [
+            models.Index(fields=["user", "status"], name="assignment_user_status_idx"),
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(status="active"),
+                name="assignment_active_expiry_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on item {self.item_id} ({self.status})"

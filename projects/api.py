@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from projects import services
 from projects.access import project_access, visible_projects
 from projects.models import Guideline, Membership, Role
+from projects.selectors import project_stats
 from projects.serializers import (
     GuidelineInputSerializer,
     GuidelineSerializer,
@@ -104,6 +105,13 @@ class ProjectDetailView(APIView):
         project = services.update_project(project=access.project, **data.validated_data)
         context = {"roles": {project.pk: access.role}}
         return Response(ProjectSerializer(project, context=context).data)
+
+
+class StatsView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, project_id: int) -> Response:
+        access = project_access(request.user, project_id)
+        return Response(project_stats(access.project))
 
 
 class MembersView(APIView):

@@ -143,13 +143,16 @@ def publish_guideline(*, project: Project, body: str, author: AuthUser) -> Guide
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()
         latest = Guideline.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
-        return Guideline.objects.create(
+        guideline = Guideline.objects.create(
             project=project,
             version=latest + 1,
             body=body,
             html=render_markdown(body),
             created_by=author,
         )
+        # Whoever wrote it has read it.
+        GuidelineAcknowledgement.objects.create(guideline=guideline, user=author)
+    return guideline
 
 
 def acknowledge_guideline(*, project: Project, user: AuthUser) -> GuidelineAcknowledgement:

@@ -15,11 +15,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotation.models import Item
+from annotation.states import State
 from projects import services
 from projects.access import project_access, visible_projects
 from projects.forms import GuidelineForm, MemberForm, ProjectForm, UserForm
 from projects.models import Guideline, Membership, Role
+from projects.selectors import project_stats
 
 User = get_user_model()
 
@@ -84,22 +85,25 @@ def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "projects/form.html", context, status=status)
 
 
+def _percent(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
 @login_required
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     access = project_access(request.user, slug)
     project = access.project
-    counts = dict(
-        Item.objects.filter(project=project)
-        .values_list("state")
-        .annotate(n=Count("id"))
-        .values_list("state", "n")
-    )
+    stats = project_stats(project)
     guideline = services.current_guideline(project)
+    states = [
+        (value, label, stats["states"][value], _percent(stats["states"][value], stats["items"]))
+        for value, label in State.choices
+    ]
     context = {
         "project": project,
         "access": access,
-        "counts": counts,
-        "total": sum(counts.values()),
+        "stats": stats,
+        "states": states,
         "guideline": guideline,
         "needs_ack": guideline is not None
         and services.needs_acknowledgement(project, request.user),
