@@ -18,16 +18,18 @@ def _fill(project, anna, rita, n: int) -> None:
             state=State.IN_REVIEW,
             stage=0,
         )
+        revision = item.current_revision
+        assert revision is not None
         Review.objects.create(
             item=item,
-            revision=item.current_revision,
+            revision=revision,
             stage=0,
             reviewer=rita,
             decision="approve" if i % 2 else "reject",
             feedback="",
         )
         CheckResult.objects.create(
-            revision=item.current_revision, name="length", outcome="fail" if i % 3 == 0 else "pass"
+            revision=revision, name="length", outcome="fail" if i % 3 == 0 else "pass"
         )
         if i % 2:
             transition(item, to=State.APPROVED, actor=rita)
