@@ -170,6 +170,8 @@ CELERY_IMPORTS = [
     "reviews.tasks",
 ]
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Re-enqueue checks for items stuck in "submitted" (their task was lost with the broker).
+CELERY_BEAT_SCHEDULE["reviews-sweep-stuck-submissions"] = {"task": "reviews.sweep_stuck_submissions", "schedule": 60.0}
 
 if REDIS_URL:
     CACHES = {

@@ -9,7 +9,17 @@ from projects.models import Project, Role
 class ProjectForm(forms.ModelForm):
     class Meta:
         model = Project
-        fields = ["name", "slug", "description", "task_type", "overlap", "language"]
+        fields = [
+            "name",
+            "slug",
+            "description",
+            "task_type",
+            "overlap",
+            "language",
+            "lease_minutes",
+            "max_leases",
+            "gold_rate",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 5})}
         help_texts = {"slug": "Short name used in URLs and on the command line."}
 

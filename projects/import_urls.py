@@ -2,6 +2,60 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from projects import import_api, import_views
+
+pages = (
+    [
+        path("projects/<slug:slug>/import/", import_views.import_page, name="page"),
+        path(
+            "projects/<slug:slug>/import/<int:import_id>/",
+            import_views.import_detail,
+            name="detail",
+        ),
+        path(
+            "projects/<slug:slug>/import/<int:import_id>/columns/",
+            import_views.import_columns,
+            name="columns",
+        ),
+        path(
+            "projects/<slug:slug>/import/<int:import_id>/cancel/",
+            import_views.import_cancel,
+            name="cancel",
+        ),
+        path(
+            "projects/<slug:slug>/import/<int:import_id>/rerun/",
+            import_views.import_rerun,
+            name="rerun",
+        ),
+        path(
+            "projects/<slug:slug>/import/<int:import_id>/errors.csv",
+            import_views.import_errors_csv,
+            name="errors",
+        ),
+    ],
+    "imports",
+)
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", include(pages)),
+    path(
+        "api/v1/projects/<int:project_id>/imports/",
+        import_api.ImportsView.as_view(),
+        name="api-imports",
+    ),
+    path(
+        "api/v1/imports/<int:import_id>/", import_api.ImportDetailView.as_view(), name="api-import"
+    ),
+    path(
+        "api/v1/imports/<int:import_id>/cancel/",
+        import_api.ImportCancelView.as_view(),
+        name="api-import-cancel",
+    ),
+    path(
+        "api/v1/imports/<int:import_id>/rerun/",
+        import_api.ImportRerunView.as_view(),
+        name="api-import-rerun",
+    ),
+]

@@ -168,6 +168,14 @@ class ImportJob(models.Model):
     errors = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
+    phase = models.CharField(
+        max_length=20, blank=True, help_text="mapping, validating or writing while not finished."
+    )
+    size = models.BigIntegerField(default=0, help_text="Bytes in the uploaded file.")
+    position = models.BigIntegerField(default=0, help_text="Bytes of the file read so far.")
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -181,8 +189,26 @@ class ImportJob(models.Model):
     def __str__(self) -> str:
         return f"import {self.pk} of {self.filename}"
 
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+    @property
+    def percent(self) -> int:
+        """How far reading has got, for the progress bar (writing counts as the last 10%)."""
+        if self.finished:
+            return 100
+        if self.phase == "writing":
+            return 95
+        if not self.size:
+            return 0
+        return min(90, int(90 * self.position / self.size))
+
 
 class ExportJob(models.Model):
+    """One export of a project's data: its options, the snapshot of revisions it exports,
+    its progress, and the file it produced (only set once the file is complete)."""
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
     format = models.CharField(max_length=30)
@@ -195,6 +221,18 @@ class ExportJob(models.Model):
     file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     message = models.TextField(blank=True)
+    manifest_file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    snapshot = models.BinaryField(
+        blank=True,
+        default=b"",
+        help_text="The revision ids exported, in export order (packed 64-bit integers), "
+        "fixed before the first row is written so a retry exports the same rows.",
+    )
+    snapshot_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker building it."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -204,3 +242,6 @@ class ExportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.format})"

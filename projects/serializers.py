@@ -18,6 +18,9 @@ class ProjectSerializer(serializers.ModelSerializer):
             "task_type",
             "overlap",
             "language",
+            "lease_minutes",
+            "max_leases",
+            "gold_rate",
             "role",
             "created_at",
             "updated_at",
@@ -36,6 +39,9 @@ class ProjectInputSerializer(serializers.Serializer):
     task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
     overlap = serializers.IntegerField(min_value=1, max_value=10, required=False)
     language = serializers.CharField(max_length=12, required=False)
+    lease_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False)
+    max_leases = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
 
 
 class UserInputSerializer(serializers.Serializer):

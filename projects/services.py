@@ -37,7 +37,20 @@ NO_SUCH_USER = "There is no user called {username!r}."
 LAST_ADMIN = "A project needs at least one admin; make someone else admin first."
 NO_GUIDELINE = "This project has no guideline to acknowledge yet."
 
-PROJECT_FIELDS = ("name", "slug", "description", "task_type", "overlap", "language")
+PROJECT_FIELDS = (
+    "name",
+    "slug",
+    "description",
+    "task_type",
+    "overlap",
+    "language",
+    "lease_minutes",
+    "max_leases",
+    "gold_rate",
+)
+LEASE_RANGE = "A lease lasts between 1 and 1440 minutes."
+MAX_LEASES_RANGE = "An annotator may hold between 1 and 50 items at once."
+GOLD_RATE_RANGE = "The gold rate is a share between 0 and 1 (e.g. 0.05 for 5%)."
 
 
 def _validate_project_fields(fields: dict[str, Any], *, instance: Project | None) -> None:
@@ -49,12 +62,25 @@ def _validate_project_fields(fields: dict[str, Any], *, instance: Project | None
         )
     if "overlap" in fields and not 1 <= int(fields["overlap"]) <= 10:
         raise ValidationError({"overlap": OVERLAP_RANGE})
+    if "lease_minutes" in fields and not 1 <= int(fields["lease_minutes"]) <= 1440:
+        raise ValidationError({"lease_minutes": LEASE_RANGE})
+    if "max_leases" in fields and not 1 <= int(fields["max_leases"]) <= 50:
+        raise ValidationError({"max_leases": MAX_LEASES_RANGE})
+    if "gold_rate" in fields and not 0 <= float(fields["gold_rate"]) <= 1:
+        raise ValidationError({"gold_rate": GOLD_RATE_RANGE})
     if "slug" in fields:
         taken = Project.objects.filter(slug=fields["slug"])
         if instance is not None:
             taken = taken.exclude(pk=instance.pk)
         if taken.exists():
             raise ValidationError({"slug": SLUG_TAKEN})
+
+
+def _create_default_review_policy(project: Project) -> None:
+    # Imported here: review services import annotation services, which import this module.
+    from reviews.services import create_default_policy
+
+    create_default_policy(project)
 
 
 def create_project(*, creator: AuthUser, name: str, **fields: Any) -> Project:
@@ -67,6 +93,8 @@ def create_project(*, creator: AuthUser, name: str, **fields: Any) -> Project:
         with transaction.atomic():
             project = Project.objects.create(created_by=creator, **fields)
             Membership.objects.create(project=project, user=creator, role=Role.ADMIN)
+            _create_default_review_policy(project)
+            __import__("reviews.checks").checks.create_default_configs(project=project)
     except IntegrityError:
         raise ValidationError({"slug": SLUG_TAKEN}) from None
     return project

@@ -135,6 +135,13 @@ class CheckResult(models.Model):
             )
         ]
 
+    @property
+    def label(self) -> str:
+        from reviews.autochecks import REGISTRY
+
+        check = REGISTRY.get(self.name)
+        return check.label if check else self.name
+
 
 # --- Review policy and review bookkeeping -------------------------------------------
 
@@ -259,3 +266,40 @@ class ReviewAgreement(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["project", "stage"], name="agreement_stage_idx")]
+
+
+class DuplicateEntry(models.Model):
+    """An item's place in its project's duplicate index: the hashes of its latest checked
+    text and its MinHash signature. One row per item, replaced when the item changes."""
+
+    item = models.OneToOneField(
+        Item, on_delete=models.CASCADE, primary_key=True, related_name="duplicate_entry",
+        db_constraint=False,
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    revision_id = models.BigIntegerField(help_text="The revision the entry was computed from.")
+    text_hash = models.CharField(max_length=64)
+    prompt_hash = models.CharField(max_length=64, blank=True)
+    signature = models.BinaryField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "text_hash"], name="dup_entry_text_idx"),
+            models.Index(fields=["project", "prompt_hash"], name="dup_entry_prompt_idx"),
+        ]
+
+
+class DuplicateBand(models.Model):
+    """One locality-sensitive band key of an item's signature. Items sharing a key are
+    near-duplicate candidates; the (project, key) index makes a lookup a few probes."""
+
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    key = models.BigIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "key"], name="dup_band_key_idx"),
+            models.Index(fields=["item"], name="dup_band_item_idx"),
+        ]

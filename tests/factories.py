@@ -39,3 +39,22 @@ def make_item(
         item.current_revision = revision
         item.save(update_fields=["current_revision"])
     return item
+
+
+def approve_answered(project: Project, *, author: Any = None) -> int:
+    """Approve every item of ``project`` that came with an answer (imported ``reference``),
+    as if it had been written and reviewed: the answer becomes its current revision.
+    Returns how many items were approved."""
+    approved = 0
+    for item in Item.objects.filter(project=project).exclude(reference="").order_by("id"):
+        revision = Revision.objects.create(
+            item=item,
+            messages=[*item.source, {"role": "assistant", "content": item.reference}],
+            kind=RevisionKind.SUBMISSION,
+            author=author,
+        )
+        item.current_revision = revision
+        item.state = State.APPROVED
+        item.save(update_fields=["current_revision", "state"])
+        approved += 1
+    return approved

@@ -1,0 +1,185 @@
+"""Reads shared by the annotation pages and the API. Each runs a fixed number of
+queries, whatever the size of the project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from annotation.models import Assignment, AssignmentStatus, Item, Queue, Transition
+from annotation.states import State
+from projects.access import ProjectAccess, project_access
+from projects.models import Role
+
+
+@dataclass(frozen=True)
+class ItemAccess:
+    item: Item
+    access: ProjectAccess
+    assignment: Assignment | None  # the caller's own turn at the item, if any
+
+
+def item_access(user: Any, item_id: int, role: str = Role.ANNOTATOR) -> ItemAccess:
+    """The item with ``item_id`` as ``user`` may see it, with their assignment.
+
+    Reviewers and admins see every item of their projects; an annotator sees the items
+    they were handed. Anything else is a 404, as for a foreign project.
+    """
+    item = Item.objects.select_related("project", "current_revision").filter(pk=item_id).first()
+    if item is None:
+        raise Http404("No such item.")
+    access = project_access(user, item.project_id, role)
+    assignment = Assignment.objects.filter(item=item, user_id=user.pk).first()
+    if assignment is None and not access.is_reviewer:
+        raise Http404("No such item.")
+    if assignment is not None:
+        assignment.item = item
+    return ItemAccess(item, access, assignment)
+
+
+def item_history(item: Item) -> list[Transition]:
+    return list(Transition.objects.filter(item=item).select_related("actor").order_by("id"))
+
+
+def item_feedback(item: Item) -> tuple[list[Any], list[Any]]:
+    """Reviews of the item (with feedback) and the check results of its current revision."""
+    from reviews.models import CheckResult, Review
+
+    reviews = list(Review.objects.filter(item=item).select_related("reviewer").order_by("id"))
+    checks = (
+        list(CheckResult.objects.filter(revision_id=item.current_revision_id).order_by("name"))
+        if item.current_revision_id
+        else []
+    )
+    return reviews, checks
+
+
+def item_payload(ia: ItemAccess) -> dict[str, Any]:
+    """``GET /api/v1/items/{id}/`` as interfaces.md describes it, plus the caller's draft."""
+    item, assignment = ia.item, ia.assignment
+    reviews, checks = item_feedback(item)
+    revision = item.current_revision
+    payload: dict[str, Any] = {
+        "id": item.pk,
+        "project": item.project_id,
+        "task_type": item.project.task_type,
+        "state": item.state,
+        "stage": item.stage,
+        "priority": item.priority,
+        "source": item.source,
+        "messages": revision.messages if revision else None,
+        "revision": revision.pk if revision else None,
+        "model_draft": item.model_draft,
+        "metadata": item.metadata,
+        "tags": item.tags,
+        "history": [
+            {
+                "from": t.from_state,
+                "to": t.to_state,
+                "from_stage": t.from_stage,
+                "to_stage": t.to_stage,
+                "event": t.event,
+                "actor": t.actor.username if t.actor else None,
+                "reason": t.reason,
+                "data": t.data,
+                "at": t.at.isoformat(),
+            }
+            for t in item_history(item)
+        ],
+        "reviews": [
+            {
+                "stage": r.stage,
+                "reviewer": r.reviewer.username if r.reviewer else None,
+                "decision": r.decision,
+                "reasons": r.reasons,
+                "feedback": r.feedback,
+                "revision": r.revision_id,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in reviews
+        ],
+        "checks": [{"name": c.name, "outcome": c.outcome, "message": c.message} for c in checks],
+    }
+    if ia.access.is_admin:
+        payload["is_gold"] = item.is_gold
+    if assignment is not None:
+        payload.update(assignment_payload(assignment))
+    return payload
+
+
+def assignment_payload(assignment: Assignment) -> dict[str, Any]:
+    return {
+        "assignment": {
+            "status": assignment.status,
+            "is_rework": assignment.is_rework,
+            "lease_expires_at": assignment.expires_at.isoformat(),
+        },
+        "lease_expires_at": assignment.expires_at.isoformat(),
+        "draft": assignment.draft,
+        "base_revision": assignment.draft_version,
+        "draft_saved_at": assignment.draft_saved_at.isoformat()
+        if assignment.draft_saved_at
+        else None,
+    }
+
+
+def my_work(user: Any, project_ids: list[int] | None = None) -> dict[str, Any]:
+    """The caller's assignments grouped as "My work" shows them, with counts."""
+    base = Assignment.objects.filter(user=user)
+    if project_ids is not None:
+        base = base.filter(item__project_id__in=project_ids)
+    rows = list(
+        base.select_related("item", "item__project", "submission")
+        .exclude(status__in=[AssignmentStatus.SKIPPED])
+        .order_by("-leased_at")[:500]
+    )
+    groups: dict[str, list[Assignment]] = {
+        "drafts": [],
+        "returned": [],
+        "submitted": [],
+        "approved": [],
+        "flagged": [],
+    }
+    for a in rows:
+        state = a.item.state
+        if a.status in (AssignmentStatus.ACTIVE, AssignmentStatus.EXPIRED):
+            if a.status == AssignmentStatus.EXPIRED and state not in (
+                State.QUEUED,
+                State.IN_PROGRESS,
+            ):
+                continue  # someone else finished it
+            groups["drafts"].append(a)
+        elif a.status == AssignmentStatus.FLAGGED:
+            groups["flagged"].append(a)
+        elif state == State.RETURNED and a.item.current_revision_id == a.submission_id:
+            groups["returned"].append(a)
+        elif state == State.APPROVED:
+            groups["approved"].append(a)
+        else:
+            groups["submitted"].append(a)
+    counts = dict(base.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {"groups": groups, "counts": counts}
+
+
+def queue_depths(project_id: int, queues: list[Queue]) -> dict[int | None, dict[str, int]]:
+    """Open items per queue (``None`` is the default queue): waiting and being worked."""
+    rows = (
+        Item.objects.filter(project_id=project_id, state__in=[State.QUEUED, State.IN_PROGRESS])
+        .values_list("queue_id")
+        .annotate(
+            queued=Count("id", filter=Q(state=State.QUEUED)),
+            working=Count("id", filter=Q(state=State.IN_PROGRESS)),
+        )
+        .values_list("queue_id", "queued", "working")
+    )
+    return {qid: {"queued": q, "working": w} for qid, q, w in rows}
+
+
+def project_items(project_id: int, state: str | None = None) -> QuerySet[Item]:
+    items = Item.objects.filter(project_id=project_id).order_by("id")
+    if state:
+        items = items.filter(state=state)
+    return items

@@ -1,0 +1,334 @@
+"""The annotator's pages: start working, the editor, "My work"; and the admin's queues.
+
+Every form posts to a plain URL, so the loop works without JavaScript; the editor's
+script (static/js/editor.js) adds autosave, live checks and shortcuts through the API.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from annotation import selectors, services
+from annotation.forms import QueueForm
+from annotation.models import Assignment, AssignmentStatus, Queue
+from annotation.states import State
+from projects.access import project_access, visible_projects
+from projects.models import Project, Role
+from projects.services import current_guideline, needs_acknowledgement
+
+
+def _guideline_redirect(request: HttpRequest, project: Project, exc: Exception) -> HttpResponse:
+    messages.warning(request, str(getattr(exc, "detail", exc)))
+    return redirect("projects:guidelines", slug=project.slug)
+
+
+def _next_or_work(request: HttpRequest, project: Project) -> HttpResponse:
+    """Lease the next item and open it, or go back to the work page saying why not."""
+    try:
+        assignment = services.claim_next(project=project, user=request.user)
+    except services.AcknowledgeFirst as exc:
+        return _guideline_redirect(request, project, exc)
+    except services.LeaseLimit as exc:
+        held = _held(project, request.user)
+        if held:
+            return redirect("annotation:item", item_id=held[0].item_id)
+        messages.warning(request, exc.detail)
+        return redirect("annotation:work", slug=project.slug)
+    if assignment is None:
+        messages.info(request, "Nothing left to do in this project right now. Thank you!")
+        return redirect("annotation:work", slug=project.slug)
+    return redirect("annotation:item", item_id=assignment.item_id)
+
+
+def _held(project: Project, user: Any) -> list[Assignment]:
+    return list(
+        Assignment.objects.filter(user=user, item__project=project, status=AssignmentStatus.ACTIVE)
+        .select_related("item")
+        .order_by("leased_at")[:20]
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def work(request: HttpRequest, slug: str) -> HttpResponse:
+    """ "Start working": resume a held item or lease the next one."""
+    access = project_access(request.user, slug, Role.ANNOTATOR)
+    project = access.project
+    if request.method == "POST":
+        held = _held(project, request.user)
+        if held and not request.POST.get("new"):
+            return redirect("annotation:item", item_id=held[0].item_id)
+        return _next_or_work(request, project)
+    guideline = current_guideline(project)
+    mine = selectors.my_work(request.user, [project.pk])
+    open_items = (
+        project.items.filter(state__in=[State.QUEUED, State.IN_PROGRESS])
+        .values_list("state")
+        .annotate(n=Count("id"))
+    )
+    context = {
+        "project": project,
+        "access": access,
+        "guideline": guideline,
+        "needs_ack": needs_acknowledgement(project, request.user),
+        "held": _held(project, request.user),
+        "mine": mine,
+        "open": dict(open_items),
+    }
+    return render(request, "annotation/work.html", context)
+
+
+def _editor_context(request: HttpRequest, ia: selectors.ItemAccess) -> dict[str, Any]:
+    item, project, assignment = ia.item, ia.item.project, ia.assignment
+    reviews, checks = selectors.item_feedback(item)
+    history = selectors.item_history(item)
+    returned = next((t for t in reversed(history) if t.to_state == State.RETURNED), None)
+    editable = assignment is not None and assignment.status == AssignmentStatus.ACTIVE
+    messages_ = (
+        assignment.draft
+        if assignment is not None and assignment.draft is not None
+        else (item.current_revision.messages if item.current_revision else item.source)
+    )
+    guideline = current_guideline(project)
+    return {
+        "project": project,
+        "access": ia.access,
+        "item": item,
+        "assignment": assignment,
+        "editable": editable,
+        "messages_list": messages_,
+        "turns": _turns(messages_, project.task_type, editable),
+        "editor_state": {
+            "item": item.pk,
+            "project": project.pk,
+            "slug": project.slug,
+            "taskType": project.task_type,
+            "messages": messages_,
+            "baseRevision": assignment.draft_version if assignment else 0,
+            "savedAt": assignment.draft_saved_at.isoformat()
+            if assignment and assignment.draft_saved_at
+            else None,
+            "leaseExpiresAt": assignment.expires_at.isoformat() if assignment else None,
+            "modelDraft": item.model_draft,
+            "editable": editable,
+        },
+        "guideline": guideline,
+        "reviews": [r for r in reviews if r.feedback or r.reasons or r.decision == "reject"],
+        "checks": checks,
+        "failed_checks": [c for c in checks if c.outcome != "pass"],
+        "returned": returned if item.state == State.RETURNED else None,
+        "history": history,
+        "flag_categories": services.FLAG_CATEGORIES,
+        "topic": _topic(item) if project.task_type == "compose" else "",
+    }
+
+
+def _topic(item: Any) -> str:
+    parts = [m.get("content", "") for m in item.source or [] if m.get("role") != "system"]
+    return "\n\n".join(p for p in parts if p) or str(item.metadata.get("topic", ""))
+
+
+def _turns(messages_: list[dict[str, str]], task_type: str, editable: bool) -> list[dict[str, Any]]:
+    """Which turns the annotator may change: all of them in a conversation, the prompt and
+    the answer when composing, the final answer otherwise."""
+    last = len(messages_) - 1
+    turns = []
+    for n, m in enumerate(messages_):
+        if not editable:
+            locked = True
+        elif task_type == "conversation":
+            locked = False
+        elif task_type == "compose":
+            locked = m.get("role") == "system"
+        else:
+            locked = not (n == last and m.get("role") == "assistant")
+        turns.append(
+            {"n": n, "role": m.get("role"), "content": m.get("content", ""), "locked": locked}
+        )
+    return turns
+
+
+@login_required
+def item_page(request: HttpRequest, item_id: int) -> HttpResponse:
+    """The editor (for the lease holder) or the item read-only with its history."""
+    ia = selectors.item_access(request.user, item_id)
+    assignment = ia.assignment
+    if (assignment is None or assignment.status == AssignmentStatus.EXPIRED) or (
+        assignment.status == AssignmentStatus.SUBMITTED and ia.item.state == State.RETURNED
+    ):
+        if needs_acknowledgement(ia.item.project, request.user) and assignment is not None:
+            return _guideline_redirect(
+                request,
+                ia.item.project,
+                Exception("Acknowledge the current guidelines before you continue."),
+            )
+        taken = services.take_item(item=ia.item, user=request.user)
+        if taken is not None:
+            ia = selectors.item_access(request.user, item_id)
+    return render(request, "annotation/editor.html", _editor_context(request, ia))
+
+
+def _posted_messages(request: HttpRequest) -> list[dict[str, str]]:
+    roles = request.POST.getlist("role")
+    contents = request.POST.getlist("content")
+    return [
+        {"role": r, "content": c.replace("\r\n", "\n")}
+        for r, c in zip(roles, contents, strict=False)
+    ]
+
+
+def _base(request: HttpRequest) -> int | None:
+    raw = request.POST.get("base_revision", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@login_required
+@require_POST
+def item_draft(request: HttpRequest, item_id: int) -> HttpResponse:
+    ia = selectors.item_access(request.user, item_id)
+    try:
+        services.save_draft(
+            item=ia.item,
+            user=request.user,
+            messages=_posted_messages(request),
+            base_revision=_base(request),
+        )
+    except (ValidationError, services.WorkError) as exc:
+        messages.error(request, _say(exc))
+    else:
+        messages.success(request, "Draft saved.")
+    return redirect("annotation:item", item_id=item_id)
+
+
+def _say(exc: Exception) -> str:
+    if isinstance(exc, services.WorkError):
+        return exc.detail
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+@login_required
+@require_POST
+def item_submit(request: HttpRequest, item_id: int) -> HttpResponse:
+    ia = selectors.item_access(request.user, item_id)
+    try:
+        services.submit(
+            item=ia.item,
+            user=request.user,
+            messages=_posted_messages(request),
+            base_revision=_base(request),
+        )
+    except (ValidationError, services.WorkError) as exc:
+        messages.error(request, _say(exc))
+        return redirect("annotation:item", item_id=item_id)
+    messages.success(request, f"Item {item_id} submitted.")
+    return _next_or_work(request, ia.item.project)
+
+
+@login_required
+@require_POST
+def item_skip(request: HttpRequest, item_id: int) -> HttpResponse:
+    ia = selectors.item_access(request.user, item_id)
+    reason = " — ".join(
+        p for p in (request.POST.get("reason", ""), request.POST.get("note", "").strip()) if p
+    )
+    try:
+        services.skip(item=ia.item, user=request.user, reason=reason)
+    except (ValidationError, services.WorkError) as exc:
+        messages.error(request, _say(exc))
+        return redirect("annotation:item", item_id=item_id)
+    messages.info(request, f"Item {item_id} skipped.")
+    return _next_or_work(request, ia.item.project)
+
+
+@login_required
+@require_POST
+def item_flag(request: HttpRequest, item_id: int) -> HttpResponse:
+    ia = selectors.item_access(request.user, item_id)
+    try:
+        services.flag(
+            item=ia.item,
+            user=request.user,
+            category=request.POST.get("category", ""),
+            note=request.POST.get("note", ""),
+        )
+    except (ValidationError, services.WorkError) as exc:
+        messages.error(request, _say(exc))
+        return redirect("annotation:item", item_id=item_id)
+    messages.info(request, f"Item {item_id} flagged.")
+    return _next_or_work(request, ia.item.project)
+
+
+@login_required
+def my_work(request: HttpRequest) -> HttpResponse:
+    project_ids = list(visible_projects(request.user).values_list("pk", flat=True))
+    data = selectors.my_work(request.user, project_ids)
+    return render(request, "annotation/my_work.html", data)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def queues(request: HttpRequest, slug: str) -> HttpResponse:
+    access = project_access(request.user, slug, Role.ADMIN)
+    project = access.project
+    services.default_queue(project)
+    form = QueueForm(request.POST or None, project=project)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                queue = services.save_queue(project=project, **form.service_args())
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+                status = 400
+            else:
+                messages.success(request, f"Queue “{queue.name}” created.")
+                return redirect("annotation:queues", slug=slug)
+        else:
+            status = 400
+    rows = list(Queue.objects.filter(project=project).prefetch_related("assignees"))
+    depths = selectors.queue_depths(project.pk, rows)
+    for q in rows:
+        key = None if q.is_default else q.pk
+        q.depth = depths.get(key, {"queued": 0, "working": 0})  # type: ignore[attr-defined]
+        q.form = QueueForm(project=project, queue=q, prefix=f"q{q.pk}")  # type: ignore[attr-defined]
+    context = {"project": project, "access": access, "form": form, "queues": rows}
+    return render(request, "annotation/queues.html", context, status=status)
+
+
+@login_required
+@require_POST
+def queue_edit(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
+    access = project_access(request.user, slug, Role.ADMIN)
+    queue = get_object_or_404(Queue, pk=queue_id, project=access.project)
+    if request.POST.get("delete"):
+        try:
+            services.delete_queue(queue=queue)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, f"Queue “{queue.name}” removed; its items went back to the default queue."
+            )
+        return redirect("annotation:queues", slug=slug)
+    form = QueueForm(request.POST, project=access.project, queue=queue, prefix=f"q{queue.pk}")
+    if form.is_valid():
+        try:
+            services.save_queue(project=access.project, queue=queue, **form.service_args())
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Queue “{queue.name}” saved.")
+    else:
+        messages.error(request, "Check the queue's fields: " + json.dumps(form.errors))
+    return redirect("annotation:queues", slug=slug)

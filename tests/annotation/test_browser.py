@@ -1,0 +1,136 @@
+"""The annotator's day in Chromium: start, type, autosave, reload, submit with
+Ctrl+Enter, a second tab's conflict, a conversation edit and a correct-task diff."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotation.models import Assignment, Revision
+from projects import services as project_services
+from projects.models import TaskType
+from tests.browser import shot
+from tests.factories import make_item
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _saved(page) -> None:
+    page.wait_for_function("document.getElementById('save-status').textContent.startsWith('Saved')")
+
+
+def test_start_type_autosave_reload_submit_next(new_page, project, alice, anna) -> None:
+    project_services.publish_guideline(
+        project=project, body="# Support answers\n\n- Be brief.\n- Be kind.", author=alice
+    )
+    first = make_item(project, "How do I reset my password?", priority=2)
+    second = make_item(project, "Can I change my username?")
+    page = new_page(anna)
+    page.goto(f"/projects/{project.slug}/work/")
+    page.click("#start-working")
+    page.wait_for_url("**/guidelines/")
+    assert "acknowledge the current guidelines" in page.inner_text("#messages")
+    page.click("#acknowledge")
+    page.goto(f"/projects/{project.slug}/work/")
+    shot(page, "ann-01-work-page")
+    page.click("#start-working")
+    page.wait_for_url(f"**/items/{first.pk}/")
+    assert "How do I reset my password?" in page.inner_text(".turn-list")
+    assert "v1" in page.inner_text("#guideline-panel summary")
+    answer = page.locator("textarea.turn-input")
+    answer.type("Open Settings, choose Security, then Reset password.")
+    _saved(page)
+    assert "Looks complete" in page.inner_text("#local-checks")
+    assert "characters" in page.inner_text("#counts")
+    shot(page, "ann-02-editor-typed")
+    draft = Assignment.objects.get(item=first, user=anna).draft
+    assert draft is not None
+    assert draft[-1]["content"] == "Open Settings, choose Security, then Reset password."
+    page.reload()
+    assert page.input_value("textarea.turn-input") == (
+        "Open Settings, choose Security, then Reset password."
+    )
+    page.locator("textarea.turn-input").press("Control+Enter")
+    page.wait_for_url(f"**/items/{second.pk}/")
+    assert "Can I change my username?" in page.inner_text(".turn-list")
+    assert Revision.objects.get(item=first).messages[-1]["content"].startswith("Open Settings")
+    page.keyboard.press("Escape")
+    page.keyboard.press("?")
+    assert page.is_visible("#shortcuts")
+    shot(page, "ann-03-next-item-shortcuts")
+
+
+def test_a_second_tab_gets_a_conflict_and_chooses(new_page, project, anna) -> None:
+    item = make_item(project, "What are your opening hours?")
+    one = new_page(anna)
+    one.goto(f"/projects/{project.slug}/work/")
+    one.click("#start-working")
+    one.wait_for_url(f"**/items/{item.pk}/")
+    two = one.context.new_page()
+    two.shots = one.shots
+    two.goto(f"/items/{item.pk}/")
+    one.locator("textarea.turn-input").type("We open at nine.")
+    _saved(one)
+    two.locator("textarea.turn-input").type("Nine to five, Monday to Friday.")
+    two.wait_for_selector("#conflict:not([hidden])")
+    assert "We open at nine." in two.inner_text("#conflict-text")
+    shot(two, "ann-04-conflict")
+    two.click("#keep-mine")
+    _saved(two)
+    draft = Assignment.objects.get(item=item).draft
+    assert draft is not None and draft[-1]["content"] == "Nine to five, Monday to Friday."
+
+
+def test_conversation_edit_adds_reorders_and_removes_turns(new_page, project, anna) -> None:
+    project.task_type = TaskType.CONVERSATION
+    project.save(update_fields=["task_type"])
+    item = make_item(project, "Hi, my order is late.", system="You are a support agent.")
+    page = new_page(anna)
+    page.goto(f"/projects/{project.slug}/work/")
+    page.click("#start-working")
+    page.wait_for_url(f"**/items/{item.pk}/")
+    turns = page.locator(".turn")
+    assert turns.count() == 3  # system, user, empty assistant
+    turns.nth(2).locator("textarea").fill("Sorry! What is the order number?")
+    page.click("#add-turn")
+    page.keyboard.type("It is 4521.")
+    page.keyboard.press("Alt+n")
+    page.keyboard.type("Thanks, it ships today.")
+    assert [turns.nth(i).locator("select").input_value() for i in range(5)] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+    ]
+    page.click("#add-turn")  # a stray turn, then removed
+    assert "empty" in page.inner_text("#local-checks")
+    turns.nth(5).locator("[data-action=remove]").click()
+    turns.nth(4).locator("[data-action=up]").click()  # wrong order: checks say so
+    assert "must alternate" in page.inner_text("#local-checks")
+    turns.nth(3).locator("[data-action=down]").click()
+    _saved(page)
+    shot(page, "ann-05-conversation")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url(f"**/projects/{project.slug}/work/")
+    messages = Revision.objects.get(item=item).messages
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant"]
+    assert messages[-1]["content"] == "Thanks, it ships today."
+
+
+def test_correct_task_shows_a_live_diff_against_the_model_draft(new_page, project, anna) -> None:
+    project.task_type = TaskType.CORRECT
+    project.save(update_fields=["task_type"])
+    item = make_item(project, "Capital of Australia?", draft="The capital is Sydney.")
+    page = new_page(anna)
+    page.goto(f"/projects/{project.slug}/work/")
+    page.click("#start-working")
+    page.wait_for_url(f"**/items/{item.pk}/")
+    assert page.input_value("textarea.turn-input") == "The capital is Sydney."
+    assert "not changed the model's draft" in page.inner_text("#local-checks")
+    page.fill("textarea.turn-input", "The capital is Canberra.")
+    page.locator("textarea.turn-input").dispatch_event("input")
+    assert page.inner_text("#diff del") == "Sydney."
+    assert page.inner_text("#diff ins") == "Canberra."
+    assert "+1 \u22121" in page.inner_text("#diff-stats")
+    _saved(page)
+    shot(page, "ann-06-correct-diff")

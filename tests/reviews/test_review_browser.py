@@ -1,0 +1,94 @@
+"""In a real browser: an annotator answers, a reviewer rejects with reasons and
+feedback, the annotator sees the feedback and resubmits, and the reviewer sees what
+changed and approves."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotation.models import Item
+from annotation.states import State
+from reviews.models import Review
+from tests.browser import shot
+from tests.factories import make_item
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FIRST = "Open the Settings page and choose Security, then press Reset password."
+SECOND = (
+    "Open the Settings page and choose Security, then press Reset password. "
+    "In the mobile app, tap your avatar first, then Settings."
+)
+
+
+def test_reviewer_rejects_with_feedback_annotator_reworks_reviewer_approves(
+    new_page, project, anna, rita
+) -> None:
+    item = make_item(project, "How do I reset my password in the app?", system="You are a friendly support agent.")
+
+    # The annotator answers in the editor.
+    annotator = new_page(anna)
+    annotator.goto(f"/projects/{project.slug}/work/")
+    annotator.click("#start-working")
+    annotator.wait_for_url(f"**/items/{item.pk}/")
+    annotator.fill("textarea.turn-input", FIRST)
+    annotator.click("#submit-button")
+    annotator.wait_for_function(f"() => !location.pathname.endsWith('/items/{item.pk}/')")
+    item.refresh_from_db()
+    assert item.state == State.IN_REVIEW, item.state
+
+    # The reviewer takes it from the queue and rejects with a reason and feedback.
+    reviewer = new_page(rita)
+    reviewer.goto(f"/projects/{project.slug}/review/")
+    shot(reviewer, "review-01-queue")
+    reviewer.click("#stage-0 button:has-text('Start reviewing')")
+    reviewer.wait_for_url(f"**/review/items/{item.pk}/")
+    assert "You are a friendly support agent." in reviewer.inner_text("#prompt")
+    assert FIRST in reviewer.inner_text("#answer")
+    shot(reviewer, "review-02-screen")
+    # Reject without feedback: refused, and the key shortcut focuses the feedback box.
+    reviewer.check("#reasons input[value=incomplete]")
+    reviewer.click("#btn-reject")
+    assert "Write feedback" in reviewer.inner_text("#decision-errors")
+    reviewer.locator("#rubric .criterion").first.locator("label.score").nth(2).click()
+    reviewer.fill("#feedback", "Also explain the steps in the mobile app.")
+    reviewer.keyboard.press("Control+Enter")
+    reviewer.wait_for_url(f"**/projects/{project.slug}/review/")
+    assert "Returned to the annotator" in reviewer.inner_text("#messages")
+    item.refresh_from_db()
+    assert (item.state, item.stage) == (State.RETURNED, 0)
+
+    # The annotator gets the item back first, sees the feedback and resubmits.
+    annotator.goto(f"/projects/{project.slug}/work/")
+    annotator.click("#start-working")
+    annotator.wait_for_url(f"**/items/{item.pk}/")
+    feedback = annotator.inner_text("#feedback")
+    assert "Also explain the steps in the mobile app." in feedback
+    shot(annotator, "review-03-annotator-sees-feedback")
+    annotator.fill("textarea.turn-input", SECOND)
+    annotator.click("#submit-button")
+    annotator.wait_for_function(f"() => !location.pathname.endsWith('/items/{item.pk}/')")
+    item.refresh_from_db()
+    assert (item.state, item.stage) == (State.IN_REVIEW, 0)
+
+    # The reviewer sees what changed since the rejection and approves with the key.
+    reviewer.goto(f"/projects/{project.slug}/review/")
+    reviewer.click("#stage-0 button:has-text('Start reviewing')")
+    reviewer.wait_for_url(f"**/review/items/{item.pk}/")
+    assert "tap your avatar first" in reviewer.inner_text("#previous-diff ins")
+    assert "Also explain the steps in the mobile app." in reviewer.inner_text("#history")
+    shot(reviewer, "review-04-rework-diff")
+    reviewer.keyboard.press("a")
+    reviewer.wait_for_url(f"**/projects/{project.slug}/review/")
+    assert Item.objects.get(pk=item.pk).state == State.APPROVED
+    assert list(Review.objects.filter(item=item).values_list("decision", flat=True)) == ["reject", "approve"]
+
+
+def test_reviewer_cannot_open_their_own_work(new_page, project, rita) -> None:
+    from tests.reviews.conftest import in_review
+
+    item = in_review(project, rita)
+    page = new_page(rita)
+    page.goto(f"/projects/{project.slug}/review/items/{item.pk}/")
+    assert "This is your own work" in page.inner_text("#own-work")
+    assert page.locator("#btn-approve").count() == 0
