@@ -63,11 +63,18 @@ class Item(models.Model):
         indexes = [
             models.Index(fields=["project", "state", "-priority", "id"], name="item_queue_idx"),
             models.Index(fields=["project", "prompt_hash"], name="item_prompt_hash_idx"),
-            # The claim: open items of one queue, highest priority first, then oldest.
+            # The claim walks these in order and stops at the first free row: open
+            # items of the default queue (no queue) and of each named queue, highest
+            # priority first, then oldest.
             models.Index(
-                fields=["project", "queue", "-priority", "id"],
-                condition=models.Q(state__in=["queued", "in_progress"]),
-                name="item_claim_idx",
+                fields=["project", "-priority", "id"],
+                condition=models.Q(state__in=["queued", "in_progress"], queue__isnull=True),
+                name="item_claim_default_idx",
+            ),
+            models.Index(
+                fields=["queue", "-priority", "id"],
+                condition=models.Q(state__in=["queued", "in_progress"], queue__isnull=False),
+                name="item_claim_queue_idx",
             ),
         ]
 

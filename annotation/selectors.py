@@ -48,12 +48,10 @@ def item_feedback(item: Item) -> tuple[list[Any], list[Any]]:
     """Reviews of the item (with feedback) and the check results of its current revision."""
     from reviews.models import CheckResult, Review
 
+    if item.current_revision_id is None:
+        return [], []  # nothing submitted yet: nothing reviewed or checked either
     reviews = list(Review.objects.filter(item=item).select_related("reviewer").order_by("id"))
-    checks = (
-        list(CheckResult.objects.filter(revision_id=item.current_revision_id).order_by("name"))
-        if item.current_revision_id
-        else []
-    )
+    checks = list(CheckResult.objects.filter(revision_id=item.current_revision_id).order_by("name"))
     return reviews, checks
 
 

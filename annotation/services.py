@@ -305,9 +305,13 @@ def _lease_end(project: Project, now: Any) -> Any:
 
 
 def _open_items(project: Project, user: Any) -> Any:
-    return Item.objects.filter(project=project, state__in=[State.QUEUED, State.IN_PROGRESS]).filter(
-        ~Exists(Assignment.objects.filter(item=OuterRef("pk"), user=user))
-    )
+    # NOT IN (a hashed list of the caller's items) rather than NOT EXISTS: the planner
+    # keeps walking the claim index in order and stops at the first free row, instead
+    # of anti-joining and sorting every open item of the project.
+    mine = Assignment.objects.filter(user=user).values("item_id")
+    return Item.objects.filter(
+        project=project, state__in=[State.QUEUED, State.IN_PROGRESS]
+    ).exclude(pk__in=mine)
 
 
 def _take(item: Item, *, user: Any, queue: Queue | None, now: Any, project: Project) -> Assignment:
@@ -346,14 +350,16 @@ def _take(item: Item, *, user: Any, queue: Queue | None, now: Any, project: Proj
 
 def claimable_queues(project: Project, user: Any) -> list[Queue]:
     """The unpaused queues of ``project`` that ``user`` works, highest priority first."""
-    default_queue(project)
     named = Queue.assignees.through.objects.filter(queue_id=OuterRef("pk"))
-    return list(
-        Queue.objects.filter(project=project, paused=False)
+    queues = list(
+        Queue.objects.filter(project=project)
         .annotate(named=Exists(named), mine=Exists(named.filter(user_id=user.pk)))
-        .filter(Q(named=False) | Q(mine=True))
         .order_by("-priority", "id")
     )
+    if not any(q.is_default for q in queues):
+        queues.append(default_queue(project))
+        queues.sort(key=lambda q: (-q.priority, q.pk))
+    return [q for q in queues if not q.paused and (not getattr(q, "named", False) or q.mine)]
 
 
 def claim_next(*, project: Project, user: Any) -> Assignment | None:

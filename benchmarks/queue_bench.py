@@ -120,6 +120,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def annotator(port: int, token: str, project_id: int, stop: float, out: dict) -> None:
+    try:
+        work(port, token, project_id, stop, out)
+    except Exception as exc:  # counted and shown, never a silent hang
+        out["errors"].append(("exception", repr(exc)))
+
+
+def work(port: int, token: str, project_id: int, stop: float, out: dict) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
 

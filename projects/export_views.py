@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -173,7 +174,7 @@ def export_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def export_download(request: HttpRequest, slug: str, export_id: int) -> HttpResponse:
+def export_download(request: HttpRequest, slug: str, export_id: int) -> HttpResponseBase:
     access = project_access(request.user, slug, Role.ADMIN)
     job = (
         ExportJob.objects.defer("snapshot")

@@ -170,13 +170,12 @@ def _filters(project: Project, value: Any) -> dict[str, Any]:
         tags = [t.strip() for t in tags.split(",") if t.strip()]
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         raise ValidationError({"tags": ERR_TAGS})
-    stage = value.get("stage")
-    if stage in ("", None):
-        stage = None
-    else:
-        if isinstance(stage, bool) or not str(stage).isdigit():
+    raw_stage = value.get("stage")
+    stage: int | None = None
+    if raw_stage not in ("", None):
+        if isinstance(raw_stage, bool) or not str(raw_stage).isdigit():
             raise ValidationError({"stage": ERR_STAGE})
-        stage = int(stage)
+        stage = int(str(raw_stage))
     approved_from = _date(value.get("approved_from"), "approved_from")
     approved_to = _date(value.get("approved_to"), "approved_to")
     if approved_from and approved_to and approved_from > approved_to:
@@ -497,11 +496,14 @@ def _records(
         where, params = _any("r.id", chunk)
         rows = _query(
             f"SELECT r.id, r.item_id, r.messages, g.version, i.external_id, i.model_draft, "  # noqa: S608
-            f"i.tags, i.metadata FROM {revision} r JOIN {item} i ON i.id = r.item_id "
-            f"LEFT JOIN {guideline} g ON g.id = r.guideline_id "
-            f"WHERE i.project_id = %s AND {where}",
-            [job.project_id, *params],
+            f"i.tags, i.metadata, i.project_id FROM {revision} r "
+            f"JOIN {item} i ON i.id = r.item_id "
+            f"LEFT JOIN {guideline} g ON g.id = r.guideline_id WHERE {where}",
+            params,
         )
+        # The project check is done here rather than in SQL, where it leads the planner to
+        # scan every item of the project for each chunk.
+        rows = [row for row in rows if row[8] == job.project_id]
         by_id = {row[0]: row for row in rows}
         item_ids = sorted(row[1] for row in rows)
         if not item_ids:
@@ -654,7 +656,7 @@ def _build(job: ExportJob) -> None:
                 "name": o.name,
                 "rows": o.rows,
                 "sha256": o.sha.hexdigest(),
-                "revision_ids": revision_ids[key].tolist(),
+                "revision_ids": revision_ids[key],
             }
             for key, o in outs.items()
         ]
@@ -673,9 +675,7 @@ def _build(job: ExportJob) -> None:
             "files": file_entries,
             "stats": stats,
         }
-        manifest_text = card.manifest_json(manifest)
-        del file_entries
-        Path(tmp, "manifest.json").write_text(manifest_text, encoding="utf-8")
+        card.write_manifest(os.path.join(tmp, "manifest.json"), manifest)
         if split:
             readme = card.readme(
                 manifest,

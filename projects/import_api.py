@@ -60,7 +60,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
 
 class ImportInputSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(allow_empty_file=True)
     format = serializers.ChoiceField(choices=imports.FORMAT_CHOICES, default="auto")
     skip_invalid = serializers.BooleanField(default=False)
     skip_duplicates = serializers.BooleanField(default=False)

@@ -10,6 +10,7 @@ prompts (inside the file or against the project) are reported, and skipped on re
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
 import shutil
@@ -395,6 +396,7 @@ class _Run:
         job = self.job
         limits = source.limits
         plan, records = plan_file(source, job.format, job.options)
+        self.writer = _Writer(job)
         ImportJob.objects.filter(pk=job.pk).update(
             detected_format=plan.format, options=plan.options
         )
@@ -493,33 +495,25 @@ class _Run:
                     row.external_id,
                     dumps(row.source),
                     row.answer,
-                    dumps(metadata),
-                    dumps(row.tags),
+                    dumps(metadata) if metadata else "{}",
+                    dumps(row.tags) if row.tags else "[]",
                     row.priority,
                     row.prompt_hash,
                 )
             )
         self.to_write += len(keep)
-        pickle.dump(keep, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        self.writer.spool(keep, spool)
 
     def write(self, spool: IO[bytes], message: str) -> int:
         ImportJob.objects.filter(pk=self.job.pk).update(phase="writing")
-        writer = _Writer(self.job)
         key = f"import-written:{self.job.pk}"
-        created = 0
         with transaction.atomic():
-            while True:
-                try:
-                    batch = pickle.load(spool)  # noqa: S301  (our own spool file)
-                except EOFError:
-                    break
-                writer.write(batch)
-                created += len(batch)
+            for created in self.writer.write(spool):
                 cache.set(key, created, 3600)
                 if ImportJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
                     raise _Cancelled
-            self.finish(JobStatus.SUCCEEDED, message, created=created)
-        return created
+            self.finish(JobStatus.SUCCEEDED, message, created=self.to_write)
+        return self.to_write
 
 
 def _n(count: int, noun: str) -> str:
@@ -528,80 +522,132 @@ def _n(count: int, noun: str) -> str:
 
 def _short(value: str) -> int:
     """A 64-bit fingerprint: enough to tell a million prompts or ids apart in little memory."""
-    import hashlib
-
     if len(value) == 64:  # already a sha256 hex digest
         return int(value[:16], 16)
-    return int.from_bytes(
-        hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big"
+    digest = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _copy_escape(value: str) -> str:
+    """A value in PostgreSQL's COPY text format."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
 
 
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int | float):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return _copy_escape(dumps(value))
+    return _copy_escape(str(value))
+
+
 class _Writer:
-    """Writes spooled rows: COPY on PostgreSQL, large INSERT batches elsewhere."""
+    """Spools rows while the file is validated, then writes them: COPY on PostgreSQL
+    (rows spooled already in COPY text form, so writing is a byte stream), large INSERT
+    batches elsewhere."""
+
+    PER_ROW = ("external_id", "source", "answer", "metadata", "tags", "priority", "prompt_hash")
 
     def __init__(self, job: ImportJob) -> None:
         now = timezone.now()
         to_draft = job.project.task_type in ANSWER_TO_DRAFT
-        self.answer_column = "model_draft" if to_draft else "reference"
-        fixed = {
+        answer_column = "model_draft" if to_draft else "reference"
+        fixed: dict[str, Any] = {
             "project": job.project_id,
             "import_job": job.pk,
             "state": State.QUEUED,
             "created_at": now,
             "state_changed_at": now,
+            "reference" if to_draft else "model_draft": "",
         }
-        per_row = (
-            "external_id",
-            "source",
-            "model_draft",
-            "reference",
-            "metadata",
-            "tags",
-            "priority",
-            "prompt_hash",
-        )
+        self.copy = connection.vendor == "postgresql"
         self.fields = [f for f in Item._meta.concrete_fields if not f.primary_key]
         self.columns = [f.column for f in self.fields]
-        self.template: list[Any] = []
-        self.slots: dict[str, int] = {}
-        for i, f in enumerate(self.fields):
-            if f.name in per_row:
-                self.slots[f.name] = i
-                self.template.append(None)
-            elif f.name in fixed:
-                self.template.append(f.get_db_prep_save(fixed[f.name], connection))
-            else:
-                self.template.append(f.get_db_prep_save(f.get_default(), connection))
         self.table = Item._meta.db_table
+        # Each column is either a slot of the spooled tuple or a value fixed for the job.
+        self.layout: list[tuple[int, Any]] = []
+        for f in self.fields:
+            name = "answer" if f.name == answer_column else f.name
+            if name in self.PER_ROW:
+                self.layout.append((self.PER_ROW.index(name), None))
+            elif name in fixed:
+                self.layout.append((-1, fixed[name]))
+            else:
+                self.layout.append((-1, f.get_default()))
+        if self.copy:
+            parts = []
+            for slot, value in self.layout:
+                parts.append(
+                    f"{{{slot}}}"
+                    if slot >= 0
+                    else _copy_value(value).replace("{", "{{").replace("}", "}}")
+                )
+            self.line = "\t".join(parts) + "\n"
+        else:
+            self.prepared = [
+                (slot, f.get_db_prep_save(value, connection) if slot < 0 else None)
+                for f, (slot, value) in zip(self.fields, self.layout, strict=True)
+            ]
 
-    def rows(self, batch: list[tuple[Any, ...]]) -> Iterator[list[Any]]:
-        s = self.slots
-        answer_slot = s[self.answer_column]
-        other_slot = s["reference" if self.answer_column == "model_draft" else "model_draft"]
-        for external_id, source, answer, metadata, tags, priority, fingerprint in batch:
-            values = list(self.template)
-            values[s["external_id"]] = external_id
-            values[s["source"]] = source
-            values[answer_slot] = answer or ""
-            values[other_slot] = ""
-            values[s["metadata"]] = metadata
-            values[s["tags"]] = tags
-            values[s["priority"]] = priority
-            values[s["prompt_hash"]] = fingerprint
-            yield values
+    def spool(self, batch: list[tuple[Any, ...]], spool: IO[bytes]) -> None:
+        if not batch:
+            return
+        if not self.copy:
+            pickle.dump(batch, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            return
+        line = self.line.format
+        esc = _copy_escape
+        text = "".join(
+            line(
+                "\\N" if external_id is None else esc(external_id),
+                esc(source),
+                esc(answer) if answer else "",
+                esc(metadata),
+                esc(tags),
+                priority,
+                fingerprint,
+            )
+            for external_id, source, answer, metadata, tags, priority, fingerprint in batch
+        )
+        spool.write(text.encode("utf-8", "surrogatepass"))
 
-    def write(self, batch: list[tuple[Any, ...]]) -> None:
+    def write(self, spool: IO[bytes]) -> Iterator[int]:
+        """Write everything spooled; yields the rows (COPY: bytes) written so far."""
         qn = connection.ops.quote_name
         columns = ", ".join(qn(c) for c in self.columns)
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {qn(self.table)} ({columns}) FROM STDIN") as copy:
-                    for values in self.rows(batch):
-                        copy.write_row(values)
-            else:
-                marks = ", ".join(["%s"] * len(self.columns))
-                cursor.executemany(
-                    f"INSERT INTO {qn(self.table)} ({columns}) VALUES ({marks})",  # noqa: S608
-                    list(self.rows(batch)),
-                )
+            if self.copy:
+                sql = f"COPY {qn(self.table)} ({columns}) FROM STDIN"
+                done = 0
+                with cursor.cursor.copy(sql) as copy:
+                    while chunk := spool.read(1 << 20):
+                        copy.write(chunk)
+                        done += chunk.count(b"\n")
+                        yield done
+                return
+            marks = ", ".join(["%s"] * len(self.columns))
+            sql = f"INSERT INTO {qn(self.table)} ({columns}) VALUES ({marks})"  # noqa: S608
+            done = 0
+            while True:
+                try:
+                    batch = pickle.load(spool)  # noqa: S301  (our own spool file)
+                except EOFError:
+                    return
+                rows = [
+                    [
+                        (value if slot < 0 else (row[slot] if slot != 2 else row[slot] or ""))
+                        for slot, value in self.prepared
+                    ]
+                    for row in batch
+                ]
+                cursor.executemany(sql, rows)
+                done += len(rows)
+                yield done

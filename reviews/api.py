@@ -50,8 +50,7 @@ def lease_payload(lease: ReviewLease) -> dict[str, Any]:
         "messages": revision.messages if revision else item.source,
         "revision": item.current_revision_id,
         "candidates": [
-            {"revision": r.pk, "messages": r.messages}
-            for r in services.answer_candidates(item)
+            {"revision": r.pk, "messages": r.messages} for r in services.answer_candidates(item)
         ],
         "lease_expires_at": lease.expires_at.isoformat(),
     }

@@ -71,9 +71,7 @@ def queue_counts(project: Project, reviewer: User) -> list[dict[str, Any]]:
             )
         ),
         holding=Exists(
-            ReviewLease.objects.filter(
-                visit=OuterRef("pk"), reviewer=reviewer, expires_at__gt=now
-            )
+            ReviewLease.objects.filter(visit=OuterRef("pk"), reviewer=reviewer, expires_at__gt=now)
         ),
     )
     totals = {
@@ -198,8 +196,9 @@ def review_screen(item: Item, reviewer: User) -> ReviewScreen:
 
     visit = StageVisit.objects.filter(item=item, closed_at__isnull=True).first()
     lease = (
-        ReviewLease.objects.filter(visit=visit, reviewer=reviewer, expires_at__gt=timezone.now())
-        .first()
+        ReviewLease.objects.filter(
+            visit=visit, reviewer=reviewer, expires_at__gt=timezone.now()
+        ).first()
         if visit
         else None
     )
@@ -209,13 +208,9 @@ def review_screen(item: Item, reviewer: User) -> ReviewScreen:
     )
     by_id = {r.pk: r for r in revisions}
     current = by_id.get(item.current_revision_id or 0)
-    history = list(
-        Transition.objects.filter(item=item).select_related("actor").order_by("id")
-    )
+    history = list(Transition.objects.filter(item=item).select_related("actor").order_by("id"))
     reviews = list(Review.objects.filter(item=item).select_related("reviewer").order_by("id"))
-    checks = (
-        list(CheckResult.objects.filter(revision=current).order_by("name")) if current else []
-    )
+    checks = list(CheckResult.objects.filter(revision=current).order_by("name")) if current else []
     rubric = list(RubricCriterion.objects.filter(project_id=item.project_id))
     reasons = list(ReasonCode.objects.filter(project_id=item.project_id))
     latest_guideline = (
@@ -227,7 +222,9 @@ def review_screen(item: Item, reviewer: User) -> ReviewScreen:
 
     source = list(item.source or [])
     messages = list(current.messages) if current else source
-    context_messages = messages[:-1] if messages and messages[-1].get("role") == "assistant" else messages
+    context_messages = (
+        messages[:-1] if messages and messages[-1].get("role") == "assistant" else messages
+    )
     answer = answer_text(messages) if current else ""
 
     # Candidates: an overlap item nobody has picked from yet (computed from rows in hand).
@@ -321,9 +318,7 @@ def item_reviews(item: Item) -> list[dict[str, Any]]:
 def latest_feedback(item: Item) -> dict[str, Any] | None:
     """The rejection an annotator must address on a returned item: reviewer, reasons
     (with labels) and feedback; ``None`` when the last decision was not a rejection."""
-    review = (
-        Review.objects.filter(item=item).select_related("reviewer").order_by("-id").first()
-    )
+    review = Review.objects.filter(item=item).select_related("reviewer").order_by("-id").first()
     if review is None or review.decision != Decision.REJECT:
         return None
     labels = dict(

@@ -458,9 +458,7 @@ def release_review(*, item: Item, reviewer: User) -> int:
 
 def check_may_review(item: Item, reviewer: User) -> None:
     """Raise ``PermissionDenied`` when ``reviewer`` wrote an answer of ``item``."""
-    if Revision.objects.filter(
-        item=item, author=reviewer, kind=RevisionKind.SUBMISSION
-    ).exists():
+    if Revision.objects.filter(item=item, author=reviewer, kind=RevisionKind.SUBMISSION).exists():
         raise PermissionDenied(OWN_WORK)
 
 
@@ -494,7 +492,7 @@ def _required_scores(project: Project, scores: dict[str, int]) -> None:
 
 
 def _clean_reasons(project: Project, reasons: Iterable[Any] | None) -> list[str]:
-    known = set(ReasonCode.objects.filter(project=project).values_list("code", flat=True))
+    known = dict(ReasonCode.objects.filter(project=project).values_list("code", "label"))
     cleaned = []
     for code in reasons or []:
         if code not in known:
@@ -528,9 +526,7 @@ def answer_candidates(item: Item) -> list[Revision]:
     if Review.objects.filter(item=item).exclude(alternatives=[]).exists():
         return []
     latest: dict[int | None, Revision] = {}
-    for revision in Revision.objects.filter(item=item, kind=RevisionKind.SUBMISSION).order_by(
-        "id"
-    ):
+    for revision in Revision.objects.filter(item=item, kind=RevisionKind.SUBMISSION).order_by("id"):
         latest[revision.author_id] = revision
     candidates = sorted(latest.values(), key=lambda r: r.pk)
     return candidates if len(candidates) >= 2 else []
@@ -607,9 +603,7 @@ def decide(
 
     with transaction.atomic():
         visit = (
-            StageVisit.objects.select_for_update()
-            .filter(item=item, closed_at__isnull=True)
-            .first()
+            StageVisit.objects.select_for_update().filter(item=item, closed_at__isnull=True).first()
         )
         lease = (
             ReviewLease.objects.filter(visit=visit, reviewer=reviewer).first() if visit else None
@@ -680,11 +674,13 @@ def decide(
                 visit.save(update_fields=["approvals"])
         elif decision == Decision.REJECT:
             _close(visit, "rejected")
+            labels = dict(ReasonCode.objects.filter(project=project).values_list("code", "label"))
+            why = ", ".join(labels.get(code, code) for code in cleaned_reasons)
             moved = transition(
                 item,
                 to=State.RETURNED,
                 actor=reviewer,
-                reason=feedback,
+                reason=f"Rejected at {visit.stage_name}: {why}.",
                 data={**data, "reasons": cleaned_reasons, "annotator": reviewed.author_id},
             )
             if not moved:

@@ -135,7 +135,9 @@ def review_item(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
         else:
             messages.success(request, DECIDED[Decision(data["decision"])])
             lease = services.next_for_review(
-                project=access.project, reviewer=reviewer, stage=screen.visit.stage if screen.visit else None
+                project=access.project,
+                reviewer=reviewer,
+                stage=screen.visit.stage if screen.visit else None,
             )
             if lease is None:
                 messages.info(request, "Nothing left for you to review at this stage.")
@@ -171,7 +173,11 @@ def review_release(request: HttpRequest, slug: str, item_id: int) -> HttpRespons
 
 def _rows(post: Any, prefix: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
     """Rows posted as ``<prefix>-<n>-<field>``, in order, without blank or removed ones."""
-    count = int(post.get(f"{prefix}-count", "0") or 0) if post.get(f"{prefix}-count", "").isdigit() else 0
+    count = (
+        int(post.get(f"{prefix}-count", "0") or 0)
+        if post.get(f"{prefix}-count", "").isdigit()
+        else 0
+    )
     rows = []
     for n in range(min(count, 50)):
         row = {f: post.get(f"{prefix}-{n}-{f}", "") for f in fields}
@@ -194,9 +200,9 @@ def _policy_context(access: Any) -> dict[str, Any]:
         ).select_related("user")
     ]
     gold = list(
-        Item.objects.filter(project=project, is_gold=True).order_by("id").only(
-            "id", "source", "reference", "state"
-        )[:200]
+        Item.objects.filter(project=project, is_gold=True)
+        .order_by("id")
+        .only("id", "source", "reference", "state")[:200]
     )
     return {
         "project": project,
@@ -226,10 +232,14 @@ def review_policy(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             if section == "stages":
                 reviewer_names = dict(
-                    Membership.objects.filter(project=project).values_list("user_id", "user__username")
+                    Membership.objects.filter(project=project).values_list(
+                        "user_id", "user__username"
+                    )
                 )
                 stages = []
-                for row in _rows(request.POST, "stage", ("name", "percent", "min_approvals", "allow_prior")):
+                for row in _rows(
+                    request.POST, "stage", ("name", "percent", "min_approvals", "allow_prior")
+                ):
                     try:
                         percent = float(row["percent"] or 100)
                     except ValueError:
@@ -242,12 +252,16 @@ def review_policy(request: HttpRequest, slug: str) -> HttpResponse:
                             "min_approvals": int(approvals) if str(approvals).isdigit() else 0,
                             "allow_prior_reviewers": bool(row["allow_prior"]),
                             "reviewers": [
-                                reviewer_names.get(int(pk), pk) for pk in row["_list"] if pk.isdigit()
+                                reviewer_names.get(int(pk), pk)
+                                for pk in row["_list"]
+                                if pk.isdigit()
                             ],
                         }
                     )
                 services.set_review_stages(project=project, stages=stages)
-                messages.success(request, "Review stages saved. Items already past a stage are not affected.")
+                messages.success(
+                    request, "Review stages saved. Items already past a stage are not affected."
+                )
             elif section == "rubric":
                 rows = _rows(request.POST, "criterion", ("label", "description", "required", "key"))
                 services.set_rubric(project=project, criteria=rows)
@@ -258,14 +272,20 @@ def review_policy(request: HttpRequest, slug: str) -> HttpResponse:
                 messages.success(request, "Reason codes saved.")
             elif section == "gold":
                 raw = request.POST.get("item", "").strip().lstrip("#")
-                gold_item = Item.objects.filter(project=project, pk=int(raw) if raw.isdigit() else 0).first()
+                gold_item = Item.objects.filter(
+                    project=project, pk=int(raw) if raw.isdigit() else 0
+                ).first()
                 if gold_item is None:
-                    raise ValidationError({"item": "There is no item with that number in this project."})
+                    raise ValidationError(
+                        {"item": "There is no item with that number in this project."}
+                    )
                 services.set_gold(item=gold_item, reference=request.POST.get("reference", ""))
                 messages.success(request, f"Item {gold_item.pk} is now a gold item.")
             elif section == "gold-remove":
                 raw = request.POST.get("item", "")
-                gold_item = get_object_or_404(Item, project=project, pk=int(raw) if raw.isdigit() else 0)
+                gold_item = get_object_or_404(
+                    Item, project=project, pk=int(raw) if raw.isdigit() else 0
+                )
                 services.unset_gold(item=gold_item)
                 messages.success(request, f"Item {gold_item.pk} is no longer a gold item.")
             elif section == "gold-rate":

@@ -8,7 +8,7 @@ annotators and reviewers but never names them.
 from __future__ import annotations
 
 import json
-from array import array
+from collections import Counter
 from typing import Any
 
 from projects.exporters.formats import FORMAT_LABELS
@@ -17,28 +17,37 @@ MANIFEST_VERSION = 1
 
 
 class LengthStats:
-    """Character lengths of prompts and answers, summarised for the card."""
+    """Character lengths of prompts and answers, summarised for the card. Counts per
+    length rather than every value, so memory stays small at millions of rows."""
 
     def __init__(self) -> None:
-        self.prompt = array("L")
-        self.answer = array("L")
+        self.prompt: Counter[int] = Counter()
+        self.answer: Counter[int] = Counter()
 
     def add(self, prompt_chars: int, answer_chars: int) -> None:
-        self.prompt.append(prompt_chars)
-        self.answer.append(answer_chars)
+        self.prompt[prompt_chars] += 1
+        self.answer[answer_chars] += 1
 
     @staticmethod
-    def _summary(values: array[int]) -> dict[str, float | int]:
-        if not values:
+    def _summary(counts: Counter[int]) -> dict[str, float | int]:
+        n = sum(counts.values())
+        if not n:
             return {"min": 0, "p50": 0, "p95": 0, "max": 0, "mean": 0}
-        ordered = sorted(values)
-        n = len(ordered)
+        lengths = sorted(counts)
+        wanted = {"p50": (n - 1) // 2, "p95": min(n - 1, (95 * n) // 100)}
+        found: dict[str, int] = {}
+        seen = 0
+        for length in lengths:
+            seen += counts[length]
+            for name, rank in wanted.items():
+                if name not in found and rank < seen:
+                    found[name] = length
         return {
-            "min": ordered[0],
-            "p50": ordered[(n - 1) // 2],
-            "p95": ordered[min(n - 1, (95 * n) // 100)],
-            "max": ordered[-1],
-            "mean": round(sum(ordered) / n, 1),
+            "min": lengths[0],
+            "p50": found["p50"],
+            "p95": found["p95"],
+            "max": lengths[-1],
+            "mean": round(sum(k * v for k, v in counts.items()) / n, 1),
         }
 
     def summary(self) -> dict[str, dict[str, float | int]]:
@@ -48,9 +57,28 @@ class LengthStats:
         }
 
 
-def manifest_json(manifest: dict[str, Any]) -> str:
-    """manifest.json's text: indented, keys in the order built, a final newline."""
-    return json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
+def write_manifest(path: str, manifest: dict[str, Any]) -> None:
+    """Write manifest.json: indented, keys in the order built, a final newline; each
+    file's ``revision_ids`` (an array, a million ids or more) on one line, written in
+    slices so it never exists as one big Python list or string."""
+    placeholders = {}
+    files = []
+    for n, entry in enumerate(manifest["files"]):
+        marker = f"@@revision_ids_{n}@@"
+        placeholders[f'"{marker}"'] = entry["revision_ids"]
+        files.append({**entry, "revision_ids": marker})
+    text = json.dumps({**manifest, "files": files}, ensure_ascii=False, indent=2) + "\n"
+    with open(path, "w", encoding="utf-8") as out:
+        for quoted, ids in placeholders.items():
+            before, text = text.split(quoted, 1)
+            out.write(before)
+            out.write("[")
+            for start in range(0, len(ids), 100_000):
+                if start:
+                    out.write(", ")
+                out.write(", ".join(map(str, ids[start : start + 100_000])))
+            out.write("]")
+        out.write(text)
 
 
 def public_manifest(manifest: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ to find exact duplicates, so an imported prompt and a prompt typed later compare
 from __future__ import annotations
 
 import hashlib
-import json
 import unicodedata
 from collections.abc import Iterable, Mapping
 
@@ -23,10 +22,9 @@ def normalize_text(text: str) -> str:
 
 
 def _hash_normalized(messages: Iterable[tuple[str, str]]) -> str:
-    payload = json.dumps(
-        [[role, content] for role, content in messages], ensure_ascii=False, separators=(",", ":")
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    # Record and unit separators cannot occur in a role; the encoding is unambiguous.
+    payload = "\x1e".join(f"{role}\x1f{content}" for role, content in messages)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def prompt_hash(messages: Iterable[Mapping[str, str]]) -> str:

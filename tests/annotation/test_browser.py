@@ -134,3 +134,31 @@ def test_correct_task_shows_a_live_diff_against_the_model_draft(new_page, projec
     assert "+1 \u22121" in page.inner_text("#diff-stats")
     _saved(page)
     shot(page, "ann-06-correct-diff")
+
+
+def test_admin_sets_up_a_queue_and_annotator_sees_my_work(new_page, project, alice, anna) -> None:
+    make_item(project, "Is aspirin safe with ibuprofen?", tags=["medical"])
+    make_item(project, "Where is my parcel?")
+    admin = new_page(alice)
+    admin.goto(f"/projects/{project.slug}/queues/")
+    admin.fill("#id_name", "Clinicians")
+    admin.fill("#id_priority", "10")
+    admin.fill("#id_tags", "medical")
+    admin.click("button:has-text('Create queue')")
+    admin.wait_for_selector("text=Queue “Clinicians” created.")
+    row = admin.locator("tr", has_text="Clinicians")
+    assert row.locator(".depth").inner_text() == "1"
+    assert admin.locator("tr", has_text="Default").locator(".depth").inner_text() == "1"
+    shot(admin, "ann-07-queues")
+
+    page = new_page(anna)
+    page.goto(f"/projects/{project.slug}/work/")
+    page.click("#start-working")
+    page.wait_for_selector("textarea.turn-input")
+    page.locator("textarea.turn-input").type("It left the depot this morning.")
+    _saved(page)
+    page.goto("/my-work/")
+    assert "Is aspirin safe with ibuprofen?" in page.inner_text("#drafts")  # higher queue
+    shot(page, "ann-08-my-work")
+    page.click("#drafts >> text=Resume")
+    assert page.input_value("textarea.turn-input") == "It left the depot this morning."

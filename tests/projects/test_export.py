@@ -50,17 +50,22 @@ def lines(data: bytes) -> list[dict[str, Any]]:
 def test_openai_chat_rows_are_exact_and_only_approved(project, alice, api):
     make_item(project, "Reset my password?", answer="Click “Forgot password”.", state="approved")
     make_item(project, "Not reviewed yet", answer="draft", state=State.IN_REVIEW)
-    make_item(project, "Quoted \"text\"\nand a line", answer="Ok 🙂", system="Be brief.", state="approved")
+    make_item(
+        project, 'Quoted "text"\nand a line', answer="Ok 🙂", system="Be brief.", state="approved"
+    )
 
     data = export_bytes(api, alice, project, format="openai-chat")
 
-    assert data == (
-        '{"messages": [{"role": "user", "content": "Reset my password?"}, '
-        '{"role": "assistant", "content": "Click “Forgot password”."}]}\n'
-        '{"messages": [{"role": "system", "content": "Be brief."}, '
-        '{"role": "user", "content": "Quoted \\"text\\"\\nand a line"}, '
-        '{"role": "assistant", "content": "Ok 🙂"}]}\n'
-    ).encode()
+    assert (
+        data
+        == (
+            '{"messages": [{"role": "user", "content": "Reset my password?"}, '
+            '{"role": "assistant", "content": "Click “Forgot password”."}]}\n'
+            '{"messages": [{"role": "system", "content": "Be brief."}, '
+            '{"role": "user", "content": "Quoted \\"text\\"\\nand a line"}, '
+            '{"role": "assistant", "content": "Ok 🙂"}]}\n'
+        ).encode()
+    )
 
 
 def test_line_separators_are_escaped_so_line_readers_do_not_split(project, alice, api):
@@ -89,12 +94,16 @@ def test_prompt_completion_applies_template_prefix_separator_and_stop(project, a
         "prompt": "User: Where is my invoice?\n\n###\n\n",
         "completion": " CloudSync Pro Support: In Settings. END",
     }
-    assert all(r["prompt"].endswith("\n\n###\n\n") and r["completion"].endswith(" END") for r in rows)
+    assert all(
+        r["prompt"].endswith("\n\n###\n\n") and r["completion"].endswith(" END") for r in rows
+    )
     assert list(rows[0]) == ["prompt", "completion"]
 
 
 def test_alpaca_and_sharegpt_shapes(project, alice, api):
-    make_item(project, "Summarise this.", answer="Short.", system="You summarise.", state="approved")
+    make_item(
+        project, "Summarise this.", answer="Short.", system="You summarise.", state="approved"
+    )
     alpaca = lines(export_bytes(api, alice, project, format="alpaca"))
     assert alpaca == [
         {
@@ -163,7 +172,9 @@ def test_preference_pairs_correction_against_draft_and_skips_unchanged(project, 
 
 
 def test_preference_pairs_overlap_pick_against_answers_not_picked(project, alice, rita, anna, api):
-    item = make_item(project, "Which is best?", answer="Picked answer", author=anna, state="approved")
+    item = make_item(
+        project, "Which is best?", answer="Picked answer", author=anna, state="approved"
+    )
     other = Revision.objects.create(
         item=item,
         kind=RevisionKind.SUBMISSION,
@@ -173,6 +184,7 @@ def test_preference_pairs_overlap_pick_against_answers_not_picked(project, alice
             {"role": "assistant", "content": "Other answer"},
         ],
     )
+    assert item.current_revision is not None
     Review.objects.create(
         item=item,
         revision=item.current_revision,
@@ -194,8 +206,12 @@ def test_preference_pairs_overlap_pick_against_answers_not_picked(project, alice
 def test_same_options_same_bytes_and_cli_matches_api(project, alice, api, tmp_path):
     for n in range(30):
         make_item(project, f"question {n} 日本語 עברית", answer=f"answer {n}", state="approved")
-    first = export_bytes(api, alice, project, format="openai-chat", split={"validation": 0.2, "seed": 7})
-    second = export_bytes(api, alice, project, format="openai-chat", split={"validation": 0.2, "seed": 7})
+    first = export_bytes(
+        api, alice, project, format="openai-chat", split={"validation": 0.2, "seed": 7}
+    )
+    second = export_bytes(
+        api, alice, project, format="openai-chat", split={"validation": 0.2, "seed": 7}
+    )
     assert first == second
     out = tmp_path / "cli.zip"
     call_command(
@@ -215,7 +231,9 @@ def test_same_options_same_bytes_and_cli_matches_api(project, alice, api, tmp_pa
 def test_split_zip_has_files_manifest_and_card_and_is_stable(project, alice, api):
     items = [make_item(project, f"q{n}", answer=f"a{n}", state="approved") for n in range(200)]
     split = {"validation": 0.1, "seed": 42}
-    archive = zipfile.ZipFile(io.BytesIO(export_bytes(api, alice, project, format="openai-chat", split=split)))
+    archive = zipfile.ZipFile(
+        io.BytesIO(export_bytes(api, alice, project, format="openai-chat", split=split))
+    )
     assert archive.namelist() == ["train.jsonl", "validation.jsonl", "manifest.json", "README.md"]
     manifest = json.loads(archive.read("manifest.json"))
     train, validation = manifest["files"]
@@ -228,7 +246,7 @@ def test_split_zip_has_files_manifest_and_card_and_is_stable(project, alice, api
     ]
     assert validation["revision_ids"] == expected_validation
     assert sorted(train["revision_ids"] + validation["revision_ids"]) == sorted(
-        i.current_revision_id for i in items
+        i.current_revision_id or 0 for i in items
     )
     for entry in manifest["files"]:
         import hashlib
@@ -241,11 +259,19 @@ def test_split_zip_has_files_manifest_and_card_and_is_stable(project, alice, api
     # New approved items never move existing ones across the split.
     for n in range(50):
         make_item(project, f"new{n}", answer="x", state="approved")
-    again = zipfile.ZipFile(io.BytesIO(export_bytes(api, alice, project, format="openai-chat", split=split)))
+    again = zipfile.ZipFile(
+        io.BytesIO(export_bytes(api, alice, project, format="openai-chat", split=split))
+    )
     later = json.loads(again.read("manifest.json"))["files"][1]["revision_ids"]
     assert set(expected_validation) <= set(later)
     # A different seed gives a different split.
-    other = zipfile.ZipFile(io.BytesIO(export_bytes(api, alice, project, format="openai-chat", split={"validation": 0.1, "seed": 1})))
+    other = zipfile.ZipFile(
+        io.BytesIO(
+            export_bytes(
+                api, alice, project, format="openai-chat", split={"validation": 0.1, "seed": 1}
+            )
+        )
+    )
     assert json.loads(other.read("manifest.json"))["files"][1]["revision_ids"] != later
 
 
@@ -279,7 +305,14 @@ def test_filters_by_tag_stage_annotator_and_date(project, alice, rita, anna, api
     tagged = make_item(project, "tagged", answer="a", state="approved", tags=["billing"])
     by_anna = make_item(project, "anna's", answer="b", state="approved", author=anna)
     staged = make_item(project, "stage 1", answer="c", state="approved")
-    Review.objects.create(item=staged, revision=staged.current_revision, stage=1, reviewer=rita, decision=Decision.APPROVE)
+    assert staged.current_revision is not None
+    Review.objects.create(
+        item=staged,
+        revision=staged.current_revision,
+        stage=1,
+        reviewer=rita,
+        decision=Decision.APPROVE,
+    )
 
     def contents(**filters: Any) -> list[str]:
         data = export_bytes(api, alice, project, format="openai-chat", filters=filters)
@@ -290,7 +323,9 @@ def test_filters_by_tag_stage_annotator_and_date(project, alice, rita, anna, api
     assert contents(stage=1) == ["stage 1"]
     today = tagged.state_changed_at.date().isoformat()
     assert len(contents(approved_from=today, approved_to=today)) == 3
-    response = start(api, alice, project, format="openai-chat", filters={"approved_to": "2000-01-01"})
+    response = start(
+        api, alice, project, format="openai-chat", filters={"approved_to": "2000-01-01"}
+    )
     assert response.status_code == 400
     assert response.json()["detail"] == exports.ERR_NOTHING
     assert by_anna.pk
@@ -309,7 +344,10 @@ def test_filters_by_tag_stage_annotator_and_date(project, alice, rita, anna, api
         ({"format": "prompt-completion", "template": "no slot"}, exports.ERR_TEMPLATE),
         ({"format": "openai-chat", "stop": "END"}, exports.ERR_PROMPT_COMPLETION_ONLY),
         ({"format": "openai-chat", "filters": {"approved_from": "yesterday"}}, exports.ERR_DATE),
-        ({"format": "openai-chat", "filters": {"annotator": "nobody"}}, exports.ERR_ANNOTATOR.format(name="nobody")),
+        (
+            {"format": "openai-chat", "filters": {"annotator": "nobody"}},
+            exports.ERR_ANNOTATOR.format(name="nobody"),
+        ),
         ({"format": "openai-chat", "colour": "red"}, exports.ERR_UNKNOWN.format(names="colour")),
     ],
 )
@@ -345,13 +383,17 @@ def test_only_project_admins_and_staff_export_and_foreign_exports_are_404(
 
 def test_unfinished_export_cannot_be_downloaded(project, alice, api):
     make_item(project, "q", answer="a", state="approved")
-    job = ExportJob.objects.create(project=project, format="openai-chat", options={}, status=JobStatus.RUNNING)
+    job = ExportJob.objects.create(
+        project=project, format="openai-chat", options={}, status=JobStatus.RUNNING
+    )
     response = api(alice).get(f"/api/v1/exports/{job.pk}/download/")
     assert response.status_code == 400
     assert response.json()["detail"] == exports.ERR_NOT_READY
 
 
-def test_snapshot_isolation_items_changed_during_the_export_are_not_half_in_it(project, alice, rita):
+def test_snapshot_isolation_items_changed_during_the_export_are_not_half_in_it(
+    project, alice, rita
+):
     """Phase 1 (snapshot) then phase 2 (stream), with approvals and an edit in between:
     the export contains exactly the snapshot's revisions."""
     before = [make_item(project, f"q{n}", answer=f"a{n}", state="approved") for n in range(5)]
@@ -398,12 +440,16 @@ def test_finished_job_is_not_rebuilt_and_a_retry_reuses_the_snapshot(project, al
     assert rebuilt.rows == 1
 
 
-def test_export_page_starts_export_and_lists_history(project, alice, client, django_assert_max_num_queries):
+def test_export_page_starts_export_and_lists_history(
+    project, alice, client, django_assert_max_num_queries
+):
     make_item(project, "q", answer="a", state="approved")
     client.force_login(alice)
     url = reverse("export", args=[project.slug])
     with TestCase.captureOnCommitCallbacks(execute=True):
-        response = client.post(url, {"format": "openai-chat", "validation": "0.5", "seed": "3", "template": "{prompt}"})
+        response = client.post(
+            url, {"format": "openai-chat", "validation": "0.5", "seed": "3", "template": "{prompt}"}
+        )
     assert response.status_code == 302
     for _ in range(3):
         exports.create_export(project=project, user=alice, options={"format": "sharegpt"})

@@ -15,7 +15,9 @@ from tests.conftest import _user
 from tests.factories import make_item
 
 
-def submitted(project: Project, author: Any, answer: str = "Open Settings, then Security.", **kw: Any) -> Item:
+def submitted(
+    project: Project, author: Any, answer: str = "Open Settings, then Security.", **kw: Any
+) -> Item:
     """An item answered by ``author`` whose checks just passed (``submitted``)."""
     return make_item(project, answer=answer, author=author, state=State.SUBMITTED, **kw)
 
@@ -25,6 +27,12 @@ def in_review(project: Project, author: Any, **kw: Any) -> Item:
     item = submitted(project, author, **kw)
     assert services.enter_review(item)
     return item
+
+
+def leased(project: Project, reviewer: Any, stage: int | None = None) -> int | None:
+    """The id of the item ``reviewer`` gets from the review queue (``None``: nothing)."""
+    lease = services.next_for_review(project=project, reviewer=reviewer, stage=stage)
+    return lease.item_id if lease is not None else None
 
 
 @pytest.fixture

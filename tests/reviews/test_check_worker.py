@@ -58,7 +58,12 @@ def test_worker_killed_mid_task_then_a_new_worker_finishes_with_one_set_of_resul
         Item.objects.select_for_update().get(pk=item.pk)
         with celery_worker() as worker:
             run_checks.delay(revision_id)
-            wait_for(lambda: workers_waiting_on_a_lock() >= 1, timeout=90)
+            try:
+                wait_for(lambda: workers_waiting_on_a_lock() >= 1, timeout=90)
+            except AssertionError:
+                worker.terminate()
+                print(worker.communicate(timeout=20)[0].decode()[-3000:])
+                raise
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait(timeout=10)
             assert worker.returncode == -signal.SIGKILL

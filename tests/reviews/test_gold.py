@@ -21,8 +21,13 @@ REFERENCE = "Open Settings, choose Security, then click Reset password."
 
 def test_similarity_is_word_level_and_bounded() -> None:
     assert services.similarity(REFERENCE, REFERENCE) == 1.0
-    assert services.similarity(REFERENCE, "open settings, choose security, then click reset password.") == 1.0
-    close = services.similarity(REFERENCE, "Open Settings, choose Security and click Reset password.")
+    assert (
+        services.similarity(REFERENCE, "open settings, choose security, then click reset password.")
+        == 1.0
+    )
+    close = services.similarity(
+        REFERENCE, "Open Settings, choose Security and click Reset password."
+    )
     far = services.similarity(REFERENCE, "I like pasta with butter.")
     assert 0.7 < close < 1.0
     assert far < 0.2
@@ -38,18 +43,29 @@ def test_set_gold_needs_a_reference(project) -> None:
     assert item.is_gold and item.reference == REFERENCE
 
 
-def test_gold_answers_are_scored_on_entering_review_and_by_the_reviewer(project, anna, rita, ravi) -> None:
-    good = in_review(project, anna, answer="Open Settings, choose Security, then click Reset password.",
-                     is_gold=True, reference=REFERENCE)
-    bad = in_review(project, ravi, answer="Call us.", is_gold=True, reference=REFERENCE, prompt="Other")
+def test_gold_answers_are_scored_on_entering_review_and_by_the_reviewer(
+    project, anna, rita, ravi
+) -> None:
+    good = in_review(
+        project,
+        anna,
+        answer="Open Settings, choose Security, then click Reset password.",
+        is_gold=True,
+        reference=REFERENCE,
+    )
+    bad = in_review(
+        project, ravi, answer="Call us.", is_gold=True, reference=REFERENCE, prompt="Other"
+    )
     plain = in_review(project, anna, answer="Not gold.", prompt="Plain")
     assert GoldScore.objects.get(item=good).similarity == 1.0
     assert GoldScore.objects.get(item=bad).similarity < 0.2
     assert not GoldScore.objects.filter(item=plain).exists()
 
     lease = services.next_for_review(project=project, reviewer=rita)
-    assert lease.item_id == good.pk
-    services.decide(item=good, reviewer=rita, decision="approve", scores={"accuracy": 5, "clarity": 4})
+    assert lease is not None and lease.item_id == good.pk
+    services.decide(
+        item=good, reviewer=rita, decision="approve", scores={"accuracy": 5, "clarity": 4}
+    )
     assert GoldScore.objects.get(item=good).reviewer_score == pytest.approx(0.9)
 
     scores = {row["username"]: row for row in selectors.gold_scores(project)}
@@ -60,13 +76,23 @@ def test_gold_answers_are_scored_on_entering_review_and_by_the_reviewer(project,
 
 
 def test_rescoring_does_not_duplicate(project, anna) -> None:
-    item = make_item(project, answer="Open Settings.", author=anna, state=State.SUBMITTED,
-                     is_gold=True, reference=REFERENCE)
+    item = make_item(
+        project,
+        answer="Open Settings.",
+        author=anna,
+        state=State.SUBMITTED,
+        is_gold=True,
+        reference=REFERENCE,
+    )
     services.score_gold(item)
     services.score_gold(item)
     assert GoldScore.objects.filter(item=item).count() == 1
-    Revision.objects.create(item=item, messages=[*item.source, {"role": "assistant", "content": REFERENCE}],
-                            kind=RevisionKind.SUBMISSION, author=anna)
+    Revision.objects.create(
+        item=item,
+        messages=[*item.source, {"role": "assistant", "content": REFERENCE}],
+        kind=RevisionKind.SUBMISSION,
+        author=anna,
+    )
     services.score_gold(item)
     assert GoldScore.objects.filter(item=item).count() == 2
 

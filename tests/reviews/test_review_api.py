@@ -25,14 +25,24 @@ def test_next_leases_an_item_then_204(project, anna, rita, api) -> None:
     assert body["lease_expires_at"]
     # Same item again while held; someone else gets nothing (one approval needed).
     assert client.post(f"/api/v1/projects/{project.pk}/review/next/").json()["id"] == item.pk
-    assert api(project.created_by).post(f"/api/v1/projects/{project.pk}/review/next/").status_code == 204
+    assert (
+        api(project.created_by).post(f"/api/v1/projects/{project.pk}/review/next/").status_code
+        == 204
+    )
 
 
 def test_next_for_a_stage_and_bad_input(project, anna, rita, api) -> None:
     in_review(project, anna)
     client = api(rita)
-    assert client.post(f"/api/v1/projects/{project.pk}/review/next/", {"stage": 3}, format="json").status_code == 204
-    response = client.post(f"/api/v1/projects/{project.pk}/review/next/", {"stage": "x"}, format="json")
+    assert (
+        client.post(
+            f"/api/v1/projects/{project.pk}/review/next/", {"stage": 3}, format="json"
+        ).status_code
+        == 204
+    )
+    response = client.post(
+        f"/api/v1/projects/{project.pk}/review/next/", {"stage": "x"}, format="json"
+    )
     assert response.status_code == 400 and "detail" in response.json()
 
 
@@ -41,8 +51,18 @@ def test_access_rules(project, other_project, anna, rita, oscar, api) -> None:
     assert api(anna).post(f"/api/v1/projects/{project.pk}/review/next/").status_code == 403
     assert api(oscar).post(f"/api/v1/projects/{project.pk}/review/next/").status_code == 404
     assert api(oscar).get(f"/api/v1/items/{item.pk}/reviews/").status_code == 404
-    assert api(oscar).post(f"/api/v1/items/{item.pk}/reviews/", {"decision": "approve"}, format="json").status_code == 404
-    assert api(anna).post(f"/api/v1/items/{item.pk}/reviews/", {"decision": "approve"}, format="json").status_code == 403
+    assert (
+        api(oscar)
+        .post(f"/api/v1/items/{item.pk}/reviews/", {"decision": "approve"}, format="json")
+        .status_code
+        == 404
+    )
+    assert (
+        api(anna)
+        .post(f"/api/v1/items/{item.pk}/reviews/", {"decision": "approve"}, format="json")
+        .status_code
+        == 403
+    )
     assert api(rita).get("/api/v1/items/999999/reviews/").status_code == 404
 
 
@@ -50,7 +70,9 @@ def test_self_review_is_refused_by_the_api(project, rita, api) -> None:
     item = in_review(project, rita)
     client = api(rita)
     assert client.post(f"/api/v1/projects/{project.pk}/review/next/").status_code == 204
-    response = client.post(f"/api/v1/items/{item.pk}/reviews/", {"decision": "approve"}, format="json")
+    response = client.post(
+        f"/api/v1/items/{item.pk}/reviews/", {"decision": "approve"}, format="json"
+    )
     assert response.status_code == 403
     assert response.json()["detail"] == services.OWN_WORK
     item.refresh_from_db()
@@ -72,8 +94,11 @@ def test_decisions_through_the_api(project, anna, rita, api) -> None:
     assert response.status_code == 400
     response = client.post(
         url,
-        {"decision": "edit", "messages": [*item.source, {"role": "assistant", "content": "Better."}],
-         "scores": {"accuracy": 5}},
+        {
+            "decision": "edit",
+            "messages": [*item.source, {"role": "assistant", "content": "Better."}],
+            "scores": {"accuracy": 5},
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -86,12 +111,16 @@ def test_decisions_through_the_api(project, anna, rita, api) -> None:
     assert listing[0]["reviewer"] == "rita"
 
 
-def test_reviews_list_query_count_is_constant(project, anna, rita, api, django_assert_num_queries) -> None:
+def test_reviews_list_query_count_is_constant(
+    project, anna, rita, api, django_assert_num_queries
+) -> None:
     item = make_item(project, answer="A", author=anna, state=State.SUBMITTED)
     for n in range(6):
         services.enter_review(item)
         services.next_for_review(project=project, reviewer=rita)
-        services.decide(item=item, reviewer=rita, decision="reject", reasons=["tone"], feedback=f"Try {n}")
+        services.decide(
+            item=item, reviewer=rita, decision="reject", reasons=["tone"], feedback=f"Try {n}"
+        )
         item.refresh_from_db()
         from annotation.services import transition
 

@@ -24,7 +24,11 @@ SECOND = (
 def test_reviewer_rejects_with_feedback_annotator_reworks_reviewer_approves(
     new_page, project, anna, rita
 ) -> None:
-    item = make_item(project, "How do I reset my password in the app?", system="You are a friendly support agent.")
+    item = make_item(
+        project,
+        "How do I reset my password in the app?",
+        system="You are a friendly support agent.",
+    )
 
     # The annotator answers in the editor.
     annotator = new_page(anna)
@@ -81,7 +85,10 @@ def test_reviewer_rejects_with_feedback_annotator_reworks_reviewer_approves(
     reviewer.keyboard.press("a")
     reviewer.wait_for_url(f"**/projects/{project.slug}/review/")
     assert Item.objects.get(pk=item.pk).state == State.APPROVED
-    assert list(Review.objects.filter(item=item).values_list("decision", flat=True)) == ["reject", "approve"]
+    assert list(Review.objects.filter(item=item).values_list("decision", flat=True)) == [
+        "reject",
+        "approve",
+    ]
 
 
 def test_reviewer_cannot_open_their_own_work(new_page, project, rita) -> None:
@@ -92,3 +99,18 @@ def test_reviewer_cannot_open_their_own_work(new_page, project, rita) -> None:
     page.goto(f"/projects/{project.slug}/review/items/{item.pk}/")
     assert "This is your own work" in page.inner_text("#own-work")
     assert page.locator("#btn-approve").count() == 0
+
+
+def test_admin_adds_a_stage_on_the_policy_page(new_page, project, alice, rita) -> None:
+    from reviews import selectors
+
+    page = new_page(alice)
+    page.goto(f"/projects/{project.slug}/review-policy/")
+    page.fill("input[aria-label='New stage name']", "Expert review")
+    page.fill("input[aria-label='New stage sample percent']", "20")
+    page.select_option("select[aria-label='New stage reviewers']", label="rita")
+    page.click("#stages button:has-text('Save stages')")
+    page.wait_for_selector("text=Review stages saved")
+    shot(page, "review-05-policy")
+    assert [s["name"] for s in selectors.review_stages(project)] == ["Review", "Expert review"]
+    assert selectors.review_stages(project)[1]["reviewers"] == ["rita"]

@@ -4,6 +4,7 @@ counting under concurrency."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,9 +13,16 @@ from django.db import connection
 from annotation.models import Revision, RevisionKind, Transition
 from annotation.states import State
 from reviews import selectors, services
-from reviews.models import Review, ReviewAgreement, ReviewLease, RubricCriterion, StageVisit
+from reviews.models import (
+    CheckResult,
+    Review,
+    ReviewAgreement,
+    ReviewLease,
+    RubricCriterion,
+    StageVisit,
+)
 from tests.factories import make_item
-from tests.reviews.conftest import in_review
+from tests.reviews.conftest import in_review, leased
 from tests.services import require_postgres
 
 pytestmark = pytest.mark.django_db
@@ -43,13 +51,14 @@ def test_rubric_scores_are_validated_and_required_ones_enforced(project, anna, r
     RubricCriterion.objects.filter(project=project, key="accuracy").update(required=True)
     item = in_review(project, anna)
     take(project, rita, item)
-    for scores, message in [
+    cases: list[tuple[Any, str]] = [
         ({"accuracy": 6}, "1 to 5"),
         ({"accuracy": "x"}, "1 to 5"),
         ({"accuracy": True}, "1 to 5"),
         ({"vibes": 3, "accuracy": 3}, "Unknown rubric criterion"),
         ({"clarity": 3}, "Score 'Accuracy'"),
-    ]:
+    ]
+    for scores, message in cases:
         with pytest.raises(ValidationError) as exc:
             services.decide(item=item, reviewer=rita, decision="approve", scores=scores)
         assert message in " ".join(exc.value.messages)
@@ -67,9 +76,7 @@ def test_reject_needs_reasons_and_feedback_and_returns_the_item(project, anna, r
     with pytest.raises(ValidationError, match="reason"):
         services.decide(item=item, reviewer=rita, decision="reject", feedback="Add the steps.")
     with pytest.raises(ValidationError, match="Unknown reason"):
-        services.decide(
-            item=item, reviewer=rita, decision="reject", reasons=["nope"], feedback="x"
-        )
+        services.decide(item=item, reviewer=rita, decision="reject", reasons=["nope"], feedback="x")
     services.decide(
         item=item,
         reviewer=rita,
@@ -80,10 +87,12 @@ def test_reject_needs_reasons_and_feedback_and_returns_the_item(project, anna, r
     item.refresh_from_db()
     assert (item.state, item.stage) == (State.RETURNED, 0)
     move = Transition.objects.filter(item=item).last()
+    assert move is not None
     assert move.event == "reject" and move.actor == rita
-    assert move.reason == "Add the steps for the mobile app."
+    assert move.reason == "Rejected at Review: Incomplete answer, Does not follow the guidelines."
     assert move.data["annotator"] == anna.pk
     feedback = selectors.latest_feedback(item)
+    assert feedback is not None
     assert feedback["feedback"] == "Add the steps for the mobile app."
     assert feedback["reason_labels"] == ["Incomplete answer", "Does not follow the guidelines"]
     # The annotator reads it through the API.
@@ -93,32 +102,34 @@ def test_reject_needs_reasons_and_feedback_and_returns_the_item(project, anna, r
 
 
 def test_edit_and_approve_makes_a_reviewer_revision_and_runs_checks(
-    project, anna, rita, monkeypatch
+    project, anna, rita, django_capture_on_commit_callbacks
 ) -> None:
-    from reviews import pipeline
-
-    checked = []
-    real = pipeline.revision_submitted
-    monkeypatch.setattr(
-        pipeline, "revision_submitted", lambda rev, actor: (checked.append(rev.pk), real(rev, actor=actor))
-    )
     item = in_review(project, anna, answer="Open settings.")
     original = item.current_revision
+    assert original is not None
     take(project, rita, item)
-    new_messages = [*original.messages[:-1], {"role": "assistant", "content": "Open Settings → Security."}]
+    new_messages = [
+        *original.messages[:-1],
+        {"role": "assistant", "content": "Open Settings → Security."},
+    ]
     with pytest.raises(ValidationError, match="changes nothing"):
         services.decide(item=item, reviewer=rita, decision="edit", messages=original.messages)
     with pytest.raises(ValidationError, match="Messages must"):
-        services.decide(item=item, reviewer=rita, decision="edit", messages=[{"role": "user", "content": "x"}])
-    review = services.decide(item=item, reviewer=rita, decision="edit", messages=new_messages)
+        services.decide(
+            item=item, reviewer=rita, decision="edit", messages=[{"role": "user", "content": "x"}]
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        review = services.decide(item=item, reviewer=rita, decision="edit", messages=new_messages)
     item.refresh_from_db()
+    assert review.edited_revision_id is not None
     edited = Revision.objects.get(pk=review.edited_revision_id)
     assert edited.kind == RevisionKind.REVIEWER_EDIT
     assert edited.author == rita and edited.base == original
     assert edited.messages == new_messages
     assert item.current_revision == edited
     assert item.state == State.APPROVED  # counted as the one approval needed
-    assert checked == [edited.pk]
+    # The edit was checked like any submission; the item's route is unchanged by it.
+    assert CheckResult.objects.filter(revision=edited).exists()
     # The annotator's revision is kept.
     assert Revision.objects.filter(item=item).count() == 2
 
@@ -128,7 +139,9 @@ def test_flag_takes_the_item_out_and_needs_a_reason(project, anna, rita) -> None
     take(project, rita, item)
     with pytest.raises(ValidationError, match="why you flag"):
         services.decide(item=item, reviewer=rita, decision="flag")
-    services.decide(item=item, reviewer=rita, decision="flag", feedback="Contains a real phone number.")
+    services.decide(
+        item=item, reviewer=rita, decision="flag", feedback="Contains a real phone number."
+    )
     item.refresh_from_db()
     assert item.state == State.FLAGGED
     assert Transition.objects.filter(item=item, event="flag").exists()
@@ -157,7 +170,7 @@ def test_not_an_item_reviewed_at_an_earlier_stage_by_default(project, anna, rita
             {"name": "Expert", "min_approvals": 1, "allow_prior_reviewers": True},
         ],
     )
-    assert services.next_for_review(project=project, reviewer=rita).item_id == item.pk
+    assert leased(project, rita) == item.pk
 
 
 def test_deciding_without_holding_the_item_is_a_conflict(project, anna, rita, ravi) -> None:
@@ -173,13 +186,13 @@ def test_deciding_without_holding_the_item_is_a_conflict(project, anna, rita, ra
 def test_leases_cap_reviewers_at_the_approvals_needed(project, anna, rita, ravi, rosa) -> None:
     services.set_review_stages(project=project, stages=[{"name": "Peer", "min_approvals": 2}])
     item = in_review(project, anna)
-    assert services.next_for_review(project=project, reviewer=rita).item_id == item.pk
-    assert services.next_for_review(project=project, reviewer=ravi).item_id == item.pk
+    assert leased(project, rita) == item.pk
+    assert leased(project, ravi) == item.pk
     assert services.next_for_review(project=project, reviewer=rosa) is None
     # Asking again returns the item already held.
-    assert services.next_for_review(project=project, reviewer=rita).item_id == item.pk
+    assert leased(project, rita) == item.pk
     services.release_review(item=item, reviewer=rita)
-    assert services.next_for_review(project=project, reviewer=rosa).item_id == item.pk
+    assert leased(project, rosa) == item.pk
 
 
 def test_two_approvals_needed_and_agreement_recorded(project, anna, rita, ravi) -> None:
@@ -199,7 +212,13 @@ def test_two_approvals_needed_and_agreement_recorded(project, anna, rita, ravi) 
     assert agreement.rubric_agreement == pytest.approx(1 - 1 / 8)
     report = selectors.agreement_by_stage(project)
     assert report == [
-        {"stage": 0, "name": "Peer", "pairs": 1, "decision_agreement": 1.0, "rubric_agreement": 0.875}
+        {
+            "stage": 0,
+            "name": "Peer",
+            "pairs": 1,
+            "decision_agreement": 1.0,
+            "rubric_agreement": 0.875,
+        }
     ]
 
 
@@ -209,7 +228,9 @@ def test_a_disagreeing_rejection_is_recorded_as_disagreement(project, anna, rita
     take(project, rita, item)
     take(project, ravi, item)
     services.decide(item=item, reviewer=rita, decision="approve")
-    services.decide(item=item, reviewer=ravi, decision="reject", reasons=["inaccurate"], feedback="Wrong.")
+    services.decide(
+        item=item, reviewer=ravi, decision="reject", reasons=["inaccurate"], feedback="Wrong."
+    )
     assert ReviewAgreement.objects.get().decision_agrees is False
     item.refresh_from_db()
     assert item.state == State.RETURNED
@@ -229,6 +250,7 @@ def test_overlap_reviewer_picks_the_best_answer(project, anna, rita, ravi) -> No
     item.save(update_fields=["current_revision"])
     services.enter_review(item)
     first = item.revisions.order_by("id").first()
+    assert first is not None
     assert [r.pk for r in services.answer_candidates(item)] == [first.pk, other.pk]
     take(project, rita, item)
     with pytest.raises(ValidationError, match="pick the best"):
@@ -255,7 +277,7 @@ def test_overlap_annotators_cannot_review_the_item(project, anna, rita, ravi) ->
     )
     services.enter_review(item)
     assert services.next_for_review(project=project, reviewer=ravi) is None
-    assert services.next_for_review(project=project, reviewer=rita).item_id == item.pk
+    assert leased(project, rita) == item.pk
 
 
 @pytest.mark.django_db(transaction=True)

@@ -33,7 +33,9 @@ def test_queue_page_lists_stages_and_starts_reviewing(project, anna, rita) -> No
     assert response.status_code == 302
     assert response["Location"] == f"/projects/{project.slug}/review/items/{item.pk}/"
     # Nothing else: back to the queue with a message.
-    response = login(project.created_by).post(f"/projects/{project.slug}/review/next/", {"stage": "0"}, follow=True)
+    response = login(project.created_by).post(
+        f"/projects/{project.slug}/review/next/", {"stage": "0"}, follow=True
+    )
     assert "Nothing left for you to review" in response.content.decode()
 
 
@@ -42,13 +44,17 @@ def test_pages_need_the_right_role(project, anna, oscar) -> None:
     assert login(anna).get(f"/projects/{project.slug}/review/").status_code == 403
     assert login(oscar).get(f"/projects/{project.slug}/review/").status_code == 404
     assert login(oscar).get(f"/projects/{project.slug}/review/items/{item.pk}/").status_code == 404
-    assert login(project.created_by).get(f"/projects/{project.slug}/review-policy/").status_code == 200
+    assert (
+        login(project.created_by).get(f"/projects/{project.slug}/review-policy/").status_code == 200
+    )
     assert login(anna).get(f"/projects/{project.slug}/review-policy/").status_code == 403
 
 
 def test_item_of_another_project_is_404(project, other_project, anna, rita, oscar) -> None:
     foreign = in_review(other_project, oscar)
-    assert login(rita).get(f"/projects/{project.slug}/review/items/{foreign.pk}/").status_code == 404
+    assert (
+        login(rita).get(f"/projects/{project.slug}/review/items/{foreign.pk}/").status_code == 404
+    )
 
 
 def test_review_screen_shows_everything_a_reviewer_needs(project, anna, rita) -> None:
@@ -74,14 +80,18 @@ def test_review_screen_shows_everything_a_reviewer_needs(project, anna, rita) ->
 
 
 def test_review_screen_escapes_user_text(project, anna, rita) -> None:
-    item = in_review(project, anna, prompt="<script>alert('p')</script>", answer="<img src=x onerror=alert(1)>")
+    item = in_review(
+        project, anna, prompt="<script>alert('p')</script>", answer="<img src=x onerror=alert(1)>"
+    )
     services.next_for_review(project=project, reviewer=rita)
     html = login(rita).get(f"/projects/{project.slug}/review/items/{item.pk}/").content.decode()
     assert "<script>alert('p')</script>" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
-def test_reject_through_the_form_needs_feedback_then_opens_the_next_item(project, anna, rita) -> None:
+def test_reject_through_the_form_needs_feedback_then_opens_the_next_item(
+    project, anna, rita
+) -> None:
     first = in_review(project, anna, prompt="First?")
     second = in_review(project, anna, prompt="Second?")
     client = login(rita)
@@ -92,7 +102,8 @@ def test_reject_through_the_form_needs_feedback_then_opens_the_next_item(project
     assert services.FEEDBACK_REQUIRED in response.content.decode()
     assert 'value="incomplete" checked' in response.content.decode()  # choices kept
     response = client.post(
-        url, {"decision": "reject", "reasons": ["incomplete"], "feedback": "Say where the button is."}
+        url,
+        {"decision": "reject", "reasons": ["incomplete"], "feedback": "Say where the button is."},
     )
     assert response.status_code == 302
     assert response["Location"].endswith(f"/review/items/{second.pk}/")
@@ -111,6 +122,7 @@ def test_edit_and_approve_through_the_form(project, anna, rita) -> None:
     assert response.status_code == 302
     item.refresh_from_db()
     assert item.state == State.APPROVED
+    assert item.current_revision is not None
     assert item.current_revision.messages[-1] == {"role": "assistant", "content": "New text."}
     assert item.current_revision.author == rita
     assert Review.objects.get(item=item).scores == {"accuracy": 4}
@@ -123,7 +135,9 @@ def test_self_review_is_refused_on_the_page(project, rita) -> None:
     assert response.status_code == 403
     assert "This is your own work" in response.content.decode()
     assert 'value="approve"' not in response.content.decode()
-    response = client.post(f"/projects/{project.slug}/review/items/{item.pk}/", {"decision": "approve"})
+    response = client.post(
+        f"/projects/{project.slug}/review/items/{item.pk}/", {"decision": "approve"}
+    )
     assert response.status_code == 403
     item.refresh_from_db()
     assert item.state == State.IN_REVIEW
@@ -163,11 +177,15 @@ def _fill(project, anna, rita, n: int):
     for k in range(n):
         services.enter_review(item)
         services.next_for_review(project=project, reviewer=rita)
-        services.decide(item=item, reviewer=rita, decision="reject", reasons=["tone"], feedback=f"Round {k}")
+        services.decide(
+            item=item, reviewer=rita, decision="reject", reasons=["tone"], feedback=f"Round {k}"
+        )
         item.refresh_from_db()
         Revision.objects.create(
-            item=item, messages=[*item.source, {"role": "assistant", "content": f"Answer {k}"}],
-            kind=RevisionKind.SUBMISSION, author=anna,
+            item=item,
+            messages=[*item.source, {"role": "assistant", "content": f"Answer {k}"}],
+            kind=RevisionKind.SUBMISSION,
+            author=anna,
         )
         transition(item, to=State.SUBMITTED, actor=anna)
     services.enter_review(item)
@@ -224,30 +242,65 @@ def test_policy_page_edits_stages_rubric_and_reasons(project, rita) -> None:
     response = client.post(
         url,
         {
-            "section": "stages", "stage-count": "2",
-            "stage-0-name": "Peer review", "stage-0-percent": "100", "stage-0-min_approvals": "2",
-            "stage-1-name": "Expert review", "stage-1-percent": "20", "stage-1-min_approvals": "1",
+            "section": "stages",
+            "stage-count": "2",
+            "stage-0-name": "Peer review",
+            "stage-0-percent": "100",
+            "stage-0-min_approvals": "2",
+            "stage-1-name": "Expert review",
+            "stage-1-percent": "20",
+            "stage-1-min_approvals": "1",
             "stage-1-reviewers": [str(rita.pk)],
         },
     )
     assert response.status_code == 302
-    assert [(s["name"], s["sample_rate"], s["min_approvals"], s["reviewers"]) for s in selectors.review_stages(project)] == [
+    assert [
+        (s["name"], s["sample_rate"], s["min_approvals"], s["reviewers"])
+        for s in selectors.review_stages(project)
+    ] == [
         ("Peer review", 1.0, 2, []),
         ("Expert review", 0.2, 1, ["rita"]),
     ]
-    response = client.post(url, {"section": "stages", "stage-count": "1", "stage-0-name": "X", "stage-0-percent": "150", "stage-0-min_approvals": "1"})
+    response = client.post(
+        url,
+        {
+            "section": "stages",
+            "stage-count": "1",
+            "stage-0-name": "X",
+            "stage-0-percent": "150",
+            "stage-0-min_approvals": "1",
+        },
+    )
     assert response.status_code == 400
     assert services.SAMPLE_RATE in response.content.decode()
 
     response = client.post(
         url,
-        {"section": "rubric", "criterion-count": "2", "criterion-0-label": "Accuracy", "criterion-0-key": "accuracy",
-         "criterion-0-required": "1", "criterion-1-label": "Brevity", "criterion-1-description": "Short"},
+        {
+            "section": "rubric",
+            "criterion-count": "2",
+            "criterion-0-label": "Accuracy",
+            "criterion-0-key": "accuracy",
+            "criterion-0-required": "1",
+            "criterion-1-label": "Brevity",
+            "criterion-1-description": "Short",
+        },
     )
     assert response.status_code == 302
     assert list(RubricCriterion.objects.filter(project=project).values_list("key", "required")) == [
-        ("accuracy", True), ("brevity", False)
+        ("accuracy", True),
+        ("brevity", False),
     ]
-    response = client.post(url, {"section": "reasons", "reason-count": "2", "reason-0-label": "Too long", "reason-1-label": ""})
+    response = client.post(
+        url,
+        {
+            "section": "reasons",
+            "reason-count": "2",
+            "reason-0-label": "Too long",
+            "reason-1-label": "",
+        },
+    )
     assert response.status_code == 302
-    assert list(ReasonCode.objects.filter(project=project).values_list("code", "label")) == [("too-long", "Too long")]
+    assert list(ReasonCode.objects.filter(project=project).values_list("code", "label")) == [
+        ("too-long", "Too long")
+    ]

@@ -4,6 +4,8 @@ changes applying only to items that have not reached the changed stage."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -13,7 +15,7 @@ from annotation.states import State
 from reviews import selectors, services
 from reviews.models import ReasonCode, ReviewStage, RubricCriterion, StageVisit
 from tests.factories import make_item
-from tests.reviews.conftest import in_review, submitted
+from tests.reviews.conftest import in_review, leased, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +36,7 @@ def test_new_project_has_one_review_stage_and_default_rubric_and_reasons(project
 
 
 def test_set_review_stages_validates(project, rita, anna) -> None:
-    bad = [
+    bad: list[tuple[Any, str]] = [
         ([], services.NO_STAGES),
         ([{"name": " ", "sample_rate": 1, "min_approvals": 1}], services.STAGE_NAME),
         ([{"name": "A", "sample_rate": 1.5, "min_approvals": 1}], services.SAMPLE_RATE),
@@ -55,7 +57,12 @@ def test_set_review_stages_validates(project, rita, anna) -> None:
         project=project,
         stages=[
             {"name": "Peer review", "sample_rate": 1, "min_approvals": 2},
-            {"name": "Expert review", "sample_rate": 0.2, "min_approvals": 1, "reviewers": ["rita"]},
+            {
+                "name": "Expert review",
+                "sample_rate": 0.2,
+                "min_approvals": 1,
+                "reviewers": ["rita"],
+            },
         ],
     )
     assert selectors.review_stages(project)[1] == {
@@ -120,7 +127,7 @@ def test_approvals_advance_through_stages_then_approve(project, anna, rita, ravi
     services.decide(item=item, reviewer=rita, decision="approve")
     item.refresh_from_db()
     assert (item.state, item.stage) == (State.IN_REVIEW, 1)
-    assert services.next_for_review(project=project, reviewer=ravi).item_id == item.pk
+    assert leased(project, ravi) == item.pk
     services.decide(item=item, reviewer=ravi, decision="approve")
     item.refresh_from_db()
     assert item.state == State.APPROVED

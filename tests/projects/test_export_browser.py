@@ -1,0 +1,60 @@
+"""The Export page in a real browser: choose options, start, watch it finish, download."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from projects.models import ExportJob
+from tests.browser import shot
+from tests.factories import make_item
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_admin_exports_with_a_split_and_downloads_the_zip(new_page, project, alice):
+    for n in range(40):
+        make_item(project, f"How do I do thing {n}?", answer=f"Like this ({n}).", state="approved")
+    page = new_page(alice)
+    page.goto(f"/projects/{project.slug}/")
+    page.click("nav.tabs >> text=Export")
+    page.wait_for_url("**/projects/support/export/")
+    assert "No exports yet" in page.inner_text("#history")
+    shot(page, "export-01-empty")
+
+    page.select_option("#id_format", "openai-chat")
+    page.fill("#id_validation", "0.1")
+    page.fill("#id_seed", "7")
+    page.check("#id_dedup")
+    page.fill("#id_system_prompt", "You are CloudSync Pro Support.")
+    page.click("button:has-text('Start export')")
+    page.wait_for_selector("#history >> text=Succeeded")
+    assert "started" in page.inner_text("#messages")
+    job = ExportJob.objects.get()
+    row = page.inner_text("#history tbody tr")
+    assert "openai-chat" in row and "split 0.1" in row and "dedup" in row and "40" in row
+    shot(page, "export-02-finished")
+
+    with page.expect_download() as info:
+        page.click("#history >> text=Download .zip")
+    data = open(info.value.path(), "rb").read()
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["rows"] == 40 and manifest["options"]["split"] == {"validation": 0.1, "seed": 7}
+    import hashlib
+
+    assert hashlib.sha256(data).hexdigest() == job.sha256
+
+
+def test_bad_options_show_the_reason_on_the_form(new_page, project, alice):
+    page = new_page(alice)
+    page.goto(f"/projects/{project.slug}/export/")
+    page.select_option("#id_format", "prompt-completion")
+    page.fill("#id_template", "no placeholder")
+    page.click("button:has-text('Start export')")
+    page.wait_for_selector("text=must contain {prompt}")
+    shot(page, "export-03-error")
+    assert not ExportJob.objects.exists()
