@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from annotation.models import Item, Revision, Transition
+from annotation.models import Assignment, Item, Queue, Revision, Transition
 from config.admin import ReadOnlyAdmin
 
 
@@ -23,3 +23,16 @@ class RevisionAdmin(ReadOnlyAdmin):
 class TransitionAdmin(ReadOnlyAdmin):
     list_display = ["id", "item", "from_state", "to_state", "event", "actor", "at"]
     list_filter = ["event"]
+
+
+@admin.register(Queue)
+class QueueAdmin(ReadOnlyAdmin):
+    list_display = ["id", "project", "name", "priority", "paused", "is_default"]
+    list_filter = ["paused"]
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "item", "user", "status", "is_rework", "leased_at", "expires_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["item", "submission"]

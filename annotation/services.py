@@ -100,6 +100,7 @@ STALE_DRAFT = (
 )
 NOT_OPEN = "This item is no longer open for annotation (it is {state})."
 SKIP_REASON_NEEDED = "Say why you are skipping this item."
+SKIP_REWORK = "A returned item is yours to rework; flag it if it cannot be answered as asked."
 FLAG_CATEGORY = "Flag as one of: {choices}."
 MESSAGES_SHAPE = "Messages must be a list of {role, content} objects."
 MESSAGES_ROLE = "Turn {n}: role must be system, user or assistant."
@@ -351,7 +352,7 @@ def _take(item: Item, *, user: Any, queue: Queue | None, now: Any, project: Proj
 def claimable_queues(project: Project, user: Any) -> list[Queue]:
     """The unpaused queues of ``project`` that ``user`` works, highest priority first."""
     named = Queue.assignees.through.objects.filter(queue_id=OuterRef("pk"))
-    queues = list(
+    queues: list[Queue] = list(
         Queue.objects.filter(project=project)
         .annotate(named=Exists(named), mine=Exists(named.filter(user_id=user.pk)))
         .order_by("-priority", "id")
@@ -359,7 +360,11 @@ def claimable_queues(project: Project, user: Any) -> list[Queue]:
     if not any(q.is_default for q in queues):
         queues.append(default_queue(project))
         queues.sort(key=lambda q: (-q.priority, q.pk))
-    return [q for q in queues if not q.paused and (not getattr(q, "named", False) or q.mine)]
+    return [
+        q
+        for q in queues
+        if not q.paused and (not getattr(q, "named", False) or getattr(q, "mine", False))
+    ]
 
 
 def claim_next(*, project: Project, user: Any) -> Assignment | None:
@@ -697,6 +702,8 @@ def skip(*, item: Item, user: Any, reason: str) -> Assignment:
         raise ValidationError({"reason": SKIP_REASON_NEEDED})
     with transaction.atomic():
         assignment = _holding(item, user, [])
+        if assignment.is_rework:
+            raise ValidationError({"reason": SKIP_REWORK})
         _give_up(
             item,
             assignment,

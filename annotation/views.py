@@ -162,10 +162,13 @@ def item_page(request: HttpRequest, item_id: int) -> HttpResponse:
     """The editor (for the lease holder) or the item read-only with its history."""
     ia = selectors.item_access(request.user, item_id)
     assignment = ia.assignment
-    if (assignment is None or assignment.status == AssignmentStatus.EXPIRED) or (
-        assignment.status == AssignmentStatus.SUBMITTED and ia.item.state == State.RETURNED
+    # The annotator's own expired lease or returned item is taken up again on opening;
+    # a reviewer or admin just looking at an item never leases it.
+    if assignment is not None and (
+        assignment.status == AssignmentStatus.EXPIRED
+        or (assignment.status == AssignmentStatus.SUBMITTED and ia.item.state == State.RETURNED)
     ):
-        if needs_acknowledgement(ia.item.project, request.user) and assignment is not None:
+        if needs_acknowledgement(ia.item.project, request.user):
             return _guideline_redirect(
                 request,
                 ia.item.project,

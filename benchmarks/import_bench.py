@@ -93,7 +93,7 @@ def main() -> None:
                 cwd=ROOT,
                 capture_output=True,
                 text=True,
-                env={**os.environ, "MEDIA_ROOT": tmp},
+                env={**os.environ, "MEDIA_ROOT": tmp, "IMPORT_MAX_FILE_BYTES": str(4 << 30)},
             )
             elapsed = time.perf_counter() - started
             peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -19,6 +19,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -119,27 +120,37 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def annotator(port: int, token: str, project_id: int, stop: float, out: dict) -> None:
+def annotator(
+    port: int, token: str, project_id: int, stop: float, out: dict, think: float = 0.0
+) -> None:
     try:
-        work(port, token, project_id, stop, out)
+        work(port, token, project_id, stop, out, think)
     except Exception as exc:  # counted and shown, never a silent hang
         out["errors"].append(("exception", repr(exc)))
 
 
-def work(port: int, token: str, project_id: int, stop: float, out: dict) -> None:
+def work(port: int, token: str, project_id: int, stop: float, out: dict, think: float) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
 
     def call(method: str, path: str, body: object = None) -> tuple[int, dict, float]:
-        started = time.perf_counter()
-        conn.request(
-            method, path, body=json.dumps(body) if body is not None else None, headers=headers
-        )
-        response = conn.getresponse()
-        raw = response.read()
+        payload = json.dumps(body) if body is not None else None
+        for attempt in (1, 2):
+            started = time.perf_counter()
+            try:
+                conn.request(method, path, body=payload, headers=headers)
+                response = conn.getresponse()
+                raw = response.read()
+                break
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                conn.close()  # the server closed an idle keep-alive connection: reconnect
+                if attempt == 2:
+                    raise
         elapsed = (time.perf_counter() - started) * 1000
         return response.status, (json.loads(raw) if raw else {}), elapsed
 
+    if think:
+        time.sleep(random.uniform(0, think))  # annotators do not all start the same instant
     while time.perf_counter() < stop:
         status, item, ms = call("POST", f"/api/v1/projects/{project_id}/next/")
         out["next"].append(ms)
@@ -150,6 +161,8 @@ def work(port: int, token: str, project_id: int, stop: float, out: dict) -> None
             break
         out["claimed"].append(item["id"])
         messages = [*item["draft"][:-1], {"role": "assistant", "content": "A benchmark answer."}]
+        if think:
+            time.sleep(random.uniform(0.5, 1.5) * think)  # the annotator writing
         status, body, ms = call(
             "POST",
             f"/api/v1/items/{item['id']}/submit/",
@@ -170,6 +183,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--overlap", type=int, default=1)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0,
+        help="time each annotator spends writing between next and submit (0: flat out)",
+    )
     args = parser.parse_args()
 
     project_id, tokens = prepare(args.items, args.annotators, args.overlap)
@@ -188,6 +207,8 @@ def main() -> None:
             str(args.threads),
             "--worker-class",
             "gthread",
+            "--keep-alive",
+            "75",
             "--log-level",
             "warning",
         ],
@@ -219,7 +240,9 @@ def main() -> None:
         stop = time.perf_counter() + args.seconds
         started = time.perf_counter()
         threads = [
-            threading.Thread(target=annotator, args=(args.port, t, project_id, stop, out))
+            threading.Thread(
+                target=annotator, args=(args.port, t, project_id, stop, out, args.think_ms / 1000)
+            )
             for t in tokens
         ]
         for t in threads:
@@ -251,23 +274,28 @@ def main() -> None:
 
         app.control.purge()
     print(
+        f"think {args.think_ms:.0f} ms  "
         f"items {args.items:,}  annotators {args.annotators}  overlap {args.overlap}  "
         f"gunicorn {args.workers}x{args.threads} gthread"
     )
     print(
         f"claims+submits {len(out['submit']):,} in {elapsed:.1f} s = {len(out['submit']) / elapsed:.0f}/s"
     )
+    if out["errors"]:
+        print("first error:", out["errors"][0])
+    if not out["next"] or not out["submit"]:
+        return
     print(
-        f"next   p50 {statistics.median(out['next']):.1f} ms  p99 {percentile(out['next'], 99):.1f} ms"
+        f"next   p50 {statistics.median(out['next']):.1f} ms  "
+        f"p95 {percentile(out['next'], 95):.1f} ms  p99 {percentile(out['next'], 99):.1f} ms"
     )
     print(
-        f"submit p50 {statistics.median(out['submit']):.1f} ms  p99 {percentile(out['submit'], 99):.1f} ms"
+        f"submit p50 {statistics.median(out['submit']):.1f} ms  "
+        f"p95 {percentile(out['submit'], 95):.1f} ms  p99 {percentile(out['submit'], 99):.1f} ms"
     )
     print(
         f"double assignments {doubled + repeated}  over-assigned items {over}  errors {len(out['errors'])}"
     )
-    if out["errors"]:
-        print("first error:", out["errors"][0])
 
 
 if __name__ == "__main__":

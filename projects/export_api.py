@@ -82,7 +82,7 @@ class ProjectExportsView(APIView):
     @extend_schema(responses=ExportSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         access = project_access(request.user, project_id, Role.ADMIN)
-        jobs = _jobs().filter(project=access.project).defer("manifest")[:50]
+        jobs = _jobs().filter(project=access.project)[:50]
         data = ExportSerializer(jobs, many=True).data
         return Response(data)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import os
 import queue
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -410,7 +410,7 @@ def _any(column: str, ids: list[int]) -> tuple[str, list[Any]]:
     """``column`` is one of ``ids``: one array parameter on PostgreSQL (cheap to send and
     plan), a plain IN list elsewhere."""
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [ids]
+        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, ids)) + "}"]
     return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
@@ -419,7 +419,7 @@ _EMPTY: dict[str, Any] = {"[]": [], "{}": {}}
 
 def _json(value: Any) -> Any:
     if isinstance(value, str):
-        return _EMPTY[value].copy() if value in _EMPTY else json.loads(value)
+        return _EMPTY[value].copy() if value in _EMPTY else orjson.loads(value)
     return value
 
 

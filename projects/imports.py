@@ -12,21 +12,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import pickle
+import queue
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+import psycopg
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from annotation.models import Item
 from annotation.states import State
@@ -49,7 +55,6 @@ from projects.importers.pipeline import (
     Plan,
     Row,
     detect_container,
-    dumps,
     iter_rows,
     plan_file,
 )
@@ -365,19 +370,25 @@ class _Run:
         ImportJob.objects.filter(pk=self.job.pk).update(
             position=source.position(), **self._counts()
         )
-        if ImportJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+        if self._cancel_requested():
             raise _Cancelled
 
-    def finish(self, status: str, message: str, **extra: Any) -> None:
-        ImportJob.objects.filter(pk=self.job.pk).update(
-            status=status,
-            message=message,
-            phase="",
-            errors=self.errors,
-            finished_at=timezone.now(),
+    def _cancel_requested(self) -> bool:
+        return ImportJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
+
+    def outcome(self, status: str, message: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "status": status,
+            "message": message,
+            "phase": "",
+            "errors": self.errors,
+            "finished_at": timezone.now(),
             **self._counts(),
             **extra,
-        )
+        }
+
+    def finish(self, status: str, message: str, **extra: Any) -> None:
+        ImportJob.objects.filter(pk=self.job.pk).update(**self.outcome(status, message, **extra))
         cache.delete(f"import-written:{self.job.pk}")
 
     def fail(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
@@ -415,12 +426,24 @@ class _Run:
                 isinstance(m, dict) and "role" in m and "content" in m for m in messages
             ):
                 self.project_hashes.add(_short(prompt_hash(messages)))
-        with tempfile.TemporaryFile() as spool:
+        # On PostgreSQL (outside an enclosing transaction) rows stream into COPY on a
+        # second connection while the rest of the file is still being checked; that
+        # transaction commits only if the whole file passes, and is rolled back otherwise.
+        streaming = self.writer.copy and not connection.in_atomic_block
+        with (
+            tempfile.TemporaryFile() as spool,
+            _CopyStream(self.writer, job.pk) if streaming else nullcontext() as stream,
+        ):
+            sink: Any = stream or spool
             pending: list[Row] = []
             for line, row in iter_rows(records, plan, field_limit=limits.max_field_bytes):
                 self.total += 1
                 if isinstance(row, RowError):
                     self.reject(line, row)
+                    if not job.skip_invalid and not isinstance(sink, _NullSink):
+                        if stream is not None:
+                            stream.abort()
+                        sink = _NullSink()  # nothing will be written; keep checking
                 elif row.external_id is not None and _short(row.external_id) in self.seen_ids:
                     self.reject(
                         line, RowError(ID_TWICE.format(id=row.external_id), field="external_id")
@@ -431,10 +454,10 @@ class _Run:
                     self.valid += 1
                     pending.append(row)
                     if len(pending) >= BATCH:
-                        self.sort(pending, spool, plan)
+                        self.sort(pending, sink, plan)
                         pending = []
                 self.progress(source)
-            self.sort(pending, spool, plan)
+            self.sort(pending, sink, plan)
             self.progress(source, force=True)
             self.seen_hashes.clear()
             self.project_hashes.clear()
@@ -446,8 +469,16 @@ class _Run:
             if self.valid == 0:
                 self.fail(NO_VALID_ROWS)
                 return
-            spool.seek(0)
-            self.write(spool, self.summary(self.to_write))
+            message = self.summary(self.to_write)
+            if stream is None:
+                spool.seek(0)
+                self.write(spool, message)
+                return
+            ImportJob.objects.filter(pk=job.pk).update(phase="writing")
+            if self._cancel_requested():
+                raise _Cancelled
+            stream.commit(self.outcome(JobStatus.SUCCEEDED, message, created=self.to_write))
+            cache.delete(f"import-written:{job.pk}")
 
     def summary(self, created: int) -> str:
         parts = [f"Imported {_n(created, 'item')}"]
@@ -460,7 +491,7 @@ class _Run:
             parts.append(f"{_n(self.invalid, 'invalid row')} skipped")
         return "; ".join(parts) + "."
 
-    def sort(self, rows: list[Row], spool: IO[bytes], plan: Plan) -> None:
+    def sort(self, rows: list[Row], spool: Any, plan: Plan) -> None:
         """Set aside rows already in the project and duplicates; spool the rest."""
         if not rows:
             return
@@ -493,10 +524,10 @@ class _Run:
             keep.append(
                 (
                     row.external_id,
-                    dumps(row.source),
+                    _json(row.source),
                     row.answer,
-                    dumps(metadata) if metadata else "{}",
-                    dumps(row.tags) if row.tags else "[]",
+                    _json(metadata) if metadata else b"{}",
+                    _json(row.tags) if row.tags else b"[]",
                     row.priority,
                     row.prompt_hash,
                 )
@@ -508,10 +539,14 @@ class _Run:
         ImportJob.objects.filter(pk=self.job.pk).update(phase="writing")
         key = f"import-written:{self.job.pk}"
         with transaction.atomic():
+            # No query may run while COPY streams, so cancelling is checked between
+            # INSERT batches, and once more before the commit.
             for created in self.writer.write(spool):
                 cache.set(key, created, 3600)
-                if ImportJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+                if not self.writer.copy and self._cancel_requested():
                     raise _Cancelled
+            if self._cancel_requested():
+                raise _Cancelled
             self.finish(JobStatus.SUCCEEDED, message, created=self.to_write)
         return self.to_write
 
@@ -528,10 +563,17 @@ def _short(value: str) -> int:
     return int.from_bytes(digest, "big")
 
 
-def _copy_escape(value: str) -> str:
+def _json(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def _copy_escape(value: bytes) -> bytes:
     """A value in PostgreSQL's COPY text format."""
     return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        value.replace(b"\\", b"\\\\")
+        .replace(b"\t", b"\\t")
+        .replace(b"\n", b"\\n")
+        .replace(b"\r", b"\\r")
     )
 
 
@@ -545,8 +587,8 @@ def _copy_value(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, dict | list):
-        return _copy_escape(dumps(value))
-    return _copy_escape(str(value))
+        return _copy_escape(_json(value)).decode()
+    return _copy_escape(str(value).encode()).decode()
 
 
 class _Writer:
@@ -583,41 +625,52 @@ class _Writer:
             else:
                 self.layout.append((-1, f.get_default()))
         if self.copy:
-            parts = []
-            for slot, value in self.layout:
-                parts.append(
-                    f"{{{slot}}}"
-                    if slot >= 0
-                    else _copy_value(value).replace("{", "{{").replace("}", "}}")
-                )
-            self.line = "\t".join(parts) + "\n"
+            kinds = {"priority": b"%d"}
+            parts = [
+                kinds.get(self.PER_ROW[slot], b"%s")
+                if slot >= 0
+                else _copy_value(value).encode().replace(b"%", b"%%")
+                for slot, value in self.layout
+            ]
+            self.pick = operator.itemgetter(*[slot for slot, _ in self.layout if slot >= 0])
+            self.line = b"\t".join(parts) + b"\n"
         else:
             self.prepared = [
                 (slot, f.get_db_prep_save(value, connection) if slot < 0 else None)
                 for f, (slot, value) in zip(self.fields, self.layout, strict=True)
             ]
 
-    def spool(self, batch: list[tuple[Any, ...]], spool: IO[bytes]) -> None:
+    def spool(self, batch: list[tuple[Any, ...]], spool: Any) -> None:
         if not batch:
             return
         if not self.copy:
             pickle.dump(batch, spool, protocol=pickle.HIGHEST_PROTOCOL)
             return
-        line = self.line.format
+        line = self.line
         esc = _copy_escape
-        text = "".join(
-            line(
-                "\\N" if external_id is None else esc(external_id),
-                esc(source),
-                esc(answer) if answer else "",
-                esc(metadata),
-                esc(tags),
-                priority,
-                fingerprint,
+        pick = self.pick
+        spool.write(
+            b"".join(
+                line
+                % pick(
+                    (
+                        b"\\N" if external_id is None else esc(external_id.encode()),
+                        esc(source),
+                        esc(answer.encode()) if answer else b"",
+                        esc(metadata),
+                        esc(tags),
+                        priority,
+                        fingerprint.encode(),
+                    )
+                )
+                for external_id, source, answer, metadata, tags, priority, fingerprint in batch
             )
-            for external_id, source, answer, metadata, tags, priority, fingerprint in batch
         )
-        spool.write(text.encode("utf-8", "surrogatepass"))
+
+    def copy_sql(self) -> str:
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(c) for c in self.columns)
+        return f"COPY {qn(self.table)} ({columns}) FROM STDIN"
 
     def write(self, spool: IO[bytes]) -> Iterator[int]:
         """Write everything spooled; yields the rows (COPY: bytes) written so far."""
@@ -625,7 +678,7 @@ class _Writer:
         columns = ", ".join(qn(c) for c in self.columns)
         with connection.cursor() as cursor:
             if self.copy:
-                sql = f"COPY {qn(self.table)} ({columns}) FROM STDIN"
+                sql = self.copy_sql()
                 done = 0
                 with cursor.cursor.copy(sql) as copy:
                     while chunk := spool.read(1 << 20):
@@ -651,3 +704,98 @@ class _Writer:
                 cursor.executemany(sql, rows)
                 done += len(rows)
                 yield done
+
+
+class _NullSink:
+    """Where rows go once the import is known to write nothing."""
+
+    def write(self, block: bytes) -> None:
+        pass
+
+
+_ABORT = b""
+
+
+class _CopyStream:
+    """A COPY on its own connection, fed from a small bounded queue by the validating
+    loop. Nothing is visible to anyone until :meth:`commit`; anything else rolls back."""
+
+    QUEUE_BLOCKS = 4  # one block is one batch of rows (a few MB)
+
+    def __init__(self, writer: _Writer, job_id: int) -> None:
+        self.job_id = job_id
+        self.sql = writer.copy_sql()
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUE_BLOCKS)
+        self.error: BaseException | None = None
+        self.closed = False
+        self.conn = connection.get_new_connection(connection.get_connection_params())
+        self.thread = threading.Thread(target=self._run, name="import-copy", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self.conn.cursor() as cursor, cursor.copy(self.sql) as copy:
+                while (block := self.queue.get()) is not None:
+                    if block is _ABORT:
+                        raise _Cancelled
+                    copy.write(block)
+        except BaseException as exc:
+            self.error = exc
+            while not self.queue.empty():  # unblock a waiting producer
+                self.queue.get_nowait()
+
+    def _put(self, block: bytes | None) -> None:
+        while self.thread.is_alive():
+            try:
+                self.queue.put(block, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        self._raise()
+
+    def _raise(self) -> None:
+        if isinstance(self.error, psycopg.IntegrityError):
+            raise IntegrityError(str(self.error)) from self.error
+        if self.error is not None and not isinstance(self.error, _Cancelled):
+            raise self.error
+
+    def write(self, block: bytes) -> None:
+        if block:
+            self._put(block)
+
+    def abort(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.thread.is_alive():
+            with suppress(queue.Full):
+                self.queue.put(_ABORT, timeout=5)
+        self.thread.join(timeout=30)
+        try:
+            self.conn.rollback()
+        finally:
+            self.conn.close()
+
+    def commit(self, outcome: dict[str, Any]) -> None:
+        """End the COPY, record the job's outcome in the same transaction, commit."""
+        self._put(None)
+        self.thread.join()
+        self._raise()
+        qn = connection.ops.quote_name
+        names = list(outcome)
+        sets = ", ".join(f"{qn(ImportJob._meta.get_field(n).column)} = %s" for n in names)
+        values = [Jsonb(outcome[n]) if n == "errors" else outcome[n] for n in names]
+        with self.conn.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {qn(ImportJob._meta.db_table)} SET {sets} WHERE id = %s",  # noqa: S608
+                [*values, self.job_id],
+            )
+        self.conn.commit()
+        self.closed = True
+        self.conn.close()
+
+    def __enter__(self) -> _CopyStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()

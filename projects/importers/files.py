@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from django.conf import settings
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -220,7 +221,7 @@ def _object_kind(value: Any) -> str:
 
 def iter_jsonl(source: Source) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     limit = human_size(source.limits.max_field_bytes)
-    loads = json.loads
+    loads = orjson.loads
     for number, raw, ended in iter_lines(source):
         if isinstance(raw, TooLong):
             yield number, RowError(LINE_TOO_LONG.format(limit=limit))
@@ -228,21 +229,24 @@ def iter_jsonl(source: Source) -> Iterator[tuple[int, dict[str, Any] | RowError]
         if not raw.strip():
             continue
         try:
-            value = loads(_decode_line(raw, number))
-        except RowError as exc:
-            yield number, exc
-            continue
-        except json.JSONDecodeError as exc:
-            template = NOT_JSON if ended else TRUNCATED
-            yield number, RowError(template.format(error=exc.msg.lower()))
-            continue
-        except RecursionError:
-            yield number, RowError(TOO_DEEP)
+            value = loads(raw)
+        except orjson.JSONDecodeError as exc:
+            yield number, _json_problem(raw, number, exc.msg, ended)
             continue
         if not isinstance(value, dict):
             yield number, RowError(NOT_OBJECT.format(kind=_object_kind(value)))
             continue
         yield number, value
+
+
+def _json_problem(raw: bytes, number: int, message: str, ended: bool) -> RowError:
+    try:
+        _decode_line(raw, number)
+    except RowError as exc:
+        return exc
+    if "depth limit" in message or "recursion" in message:
+        return RowError(TOO_DEEP)
+    return RowError((NOT_JSON if ended else TRUNCATED).format(error=message.lower()))
 
 
 def iter_json_array(source: Source) -> Iterator[tuple[int, dict[str, Any] | RowError]]:

@@ -4,10 +4,11 @@ reader, normalization and validation. Nothing here touches the database."""
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from projects.importers import formats
 from projects.importers.files import (
@@ -221,4 +222,4 @@ def iter_rows(
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value).decode("utf-8")

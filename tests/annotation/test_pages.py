@@ -129,3 +129,36 @@ def test_pages_run_a_fixed_number_of_queries(
     # session, user, visible projects, my assignments, counts
     with django_assert_num_queries(5):
         assert client.get("/my-work/").status_code == 200
+
+
+def test_a_reviewer_looking_at_an_item_does_not_lease_it(client, project, rita) -> None:
+    item = make_item(project)
+    client.force_login(rita)
+    page = client.get(f"/items/{item.pk}/").content.decode()
+    assert "How do I reset my password?" in page
+    assert 'id="submit-button"' not in page
+    item.refresh_from_db()
+    assert (item.state, item.claims) == (State.QUEUED, 0)
+    assert not Assignment.objects.exists()
+
+
+def test_items_list_filters_by_state_for_reviewers(client, project, rita) -> None:
+    make_item(project, "a")
+    make_item(project, "b", state=State.FLAGGED)
+    client.force_login(rita)
+    body = client.get(f"/api/v1/projects/{project.pk}/items/?state=flagged").json()
+    assert body["count"] == 1 and body["results"][0]["state"] == "flagged"
+    bad = client.get(f"/api/v1/projects/{project.pk}/items/?state=nope")
+    assert bad.status_code == 400 and "state must be one of" in bad.json()["detail"]
+
+
+def test_the_editor_renews_its_lease(client, project, anna) -> None:
+    item = make_item(project)
+    a = services.claim_next(project=project, user=anna)
+    assert a is not None
+    Assignment.objects.filter(pk=a.pk).update(expires_at=a.leased_at)
+    client.force_login(anna)
+    r = client.post(f"/api/v1/items/{item.pk}/lease/")
+    assert r.status_code == 200
+    a.refresh_from_db()
+    assert a.expires_at > a.leased_at

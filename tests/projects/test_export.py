@@ -59,11 +59,11 @@ def test_openai_chat_rows_are_exact_and_only_approved(project, alice, api):
     assert (
         data
         == (
-            '{"messages": [{"role": "user", "content": "Reset my password?"}, '
-            '{"role": "assistant", "content": "Click “Forgot password”."}]}\n'
-            '{"messages": [{"role": "system", "content": "Be brief."}, '
-            '{"role": "user", "content": "Quoted \\"text\\"\\nand a line"}, '
-            '{"role": "assistant", "content": "Ok 🙂"}]}\n'
+            '{"messages":[{"role":"user","content":"Reset my password?"},'
+            '{"role":"assistant","content":"Click “Forgot password”."}]}\n'
+            '{"messages":[{"role":"system","content":"Be brief."},'
+            '{"role":"user","content":"Quoted \\"text\\"\\nand a line"},'
+            '{"role":"assistant","content":"Ok 🙂"}]}\n'
         ).encode()
     )
 
@@ -474,3 +474,23 @@ def test_export_page_shows_form_errors(project, alice, anna, client):
     assert exports.ERR_NOTHING in response.content.decode()
     client.force_login(anna)
     assert client.get(url).status_code == 403
+
+
+def test_api_list_and_detail_use_a_fixed_number_of_queries(
+    project, alice, api, django_assert_num_queries
+):
+    make_item(project, "q", answer="a", state="approved")
+    ids = [start(api, alice, project, format=f).json()["id"] for f in ("openai-chat", "alpaca")]
+    client = api(alice)
+    # project, membership, exports (with project and creator joined)
+    with django_assert_num_queries(3):
+        listed = client.get(f"/api/v1/projects/{project.pk}/exports/").json()
+    assert [job["id"] for job in listed] == ids[::-1]
+    assert listed[0]["manifest"]["rows"] == 1 and "revision_ids" not in listed[0]["files"][0]
+    # export (with project and creator joined), project, membership
+    with django_assert_num_queries(3):
+        detail = client.get(f"/api/v1/exports/{ids[0]}/").json()
+    assert detail["files"][0]["rows"] == 1
+    assert detail["download_url"] == f"/api/v1/exports/{ids[0]}/download/"
+    manifest = client.get(detail["manifest_url"])
+    assert json.loads(b"".join(manifest.streaming_content))["files"][0]["revision_ids"]

@@ -61,7 +61,7 @@ def test_worker_killed_mid_task_then_a_new_worker_finishes_with_one_set_of_resul
             try:
                 wait_for(lambda: workers_waiting_on_a_lock() >= 1, timeout=90)
             except AssertionError:
-                worker.terminate()
+                worker.kill()
                 print(worker.communicate(timeout=20)[0].decode()[-3000:])
                 raise
             os.kill(worker.pid, signal.SIGKILL)
