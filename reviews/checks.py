@@ -303,6 +303,7 @@ def find_duplicates(
     """Other items of the project with the same prompt, the same conversation, or nearly
     the same text. At most four indexed queries, whatever the size of the project."""
     found: dict[int, Duplicate] = {}
+    near_found: list[Duplicate] = []
     others = Item.objects.filter(project_id=project_id).exclude(pk=item_id or 0)
     if exact:
         if fp.prompt_hash:
@@ -326,7 +327,6 @@ def find_duplicates(
             .order_by("-shared", "item_id")
             .values_list("item_id", flat=True)[:NEAR_CANDIDATES]
         )
-        candidates = [c for c in candidates if c not in found]
         if candidates:
             entries = list(
                 DuplicateEntry.objects.filter(item_id__in=candidates).values_list("item_id", "revision_id", "signature")
@@ -341,8 +341,9 @@ def find_duplicates(
             for other, (rev, estimate) in close.items():
                 other_messages = texts.get(rev)
                 score = dup.jaccard(own, dup.text_of(other_messages)) if other_messages else estimate
-                found[other] = Duplicate(other, score)
-    return sorted(found.values(), key=lambda d: (not d.exact, -d.similarity, d.item_id))
+                if not (other in found and found[other].what == "pair"):
+                    near_found.append(Duplicate(other, score))
+    return sorted([*found.values(), *near_found], key=lambda d: (not d.exact, -d.similarity, d.item_id))
 
 
 def index_item(item: Item, revision: Revision, fp: Fingerprint) -> None:

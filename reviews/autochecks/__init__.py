@@ -37,7 +37,7 @@ CHECKS: tuple[Check, ...] = (
         "The answer's length in characters and the conversation's length in tokens.",
         check_length, default_severity=WARN,
         options=(
-            Option("min_chars", "int", 2, "Shortest answer, in characters.", minimum=0),
+            Option("min_chars", "int", 1, "Shortest answer, in characters.", minimum=0),
             Option("max_chars", "int", 20000, "Longest answer, in characters (0: no limit).", minimum=0),
             Option("min_tokens", "int", 0, "Shortest answer, in tokens.", minimum=0),
             Option("max_tokens", "int", 8192, "Longest conversation, in tokens (0: no limit).", minimum=0),

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from reviews.autochecks.base import CheckContext, Messages, Verdict, contents, response_text
+from reviews.autochecks.base import CheckContext, Messages, Verdict, contents, last_response, response_text
 
 
 def _norm(text: str) -> str:
@@ -29,7 +29,7 @@ def check_rubber_stamp(messages: Messages, context: CheckContext, options: Mappi
     draft = _norm(context.model_draft)
     if context.task_type != "correct" or not draft:
         return Verdict.ok("No model draft to compare with.")
-    answer = _norm(response_text(messages))
+    answer = _norm(last_response(messages))  # the turn the draft was for
     if answer == draft:
         return Verdict.problem("The answer is the model's draft unchanged.", edit_ratio=0.0)
     minimum = float(options["min_edit_ratio"])

@@ -79,7 +79,7 @@ def check_placeholder(messages: Messages, context: CheckContext, options: Mappin
 REFUSALS = re.compile(
     r"\bas an? (?:ai|artificial intelligence)(?: language)?(?: model| assistant)?\b"
     r"|\bas a (?:large )?language model\b"
-    r"|\bI(?:'m| am) (?:just )?an? (?:ai|language model|virtual assistant)\b"
+    r"|\bI(?:'m| am) (?:just )?an? (?:ai|artificial intelligence)(?: language model)?,? (?:and|so|therefore|I)\b"
     r"|\bI (?:cannot|can't|can not|am unable to|am not able to|won't) (?:help|assist|provide|comply|fulfil+|do that|answer)\b"
     r"|\bI(?:'m| am) (?:sorry|afraid),? but I (?:cannot|can't|am unable|won't)\b"
     r"|\bI do(?: not|n't) have (?:personal )?(?:opinions|feelings|emotions|access to real[- ]time)\b"
