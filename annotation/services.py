@@ -443,7 +443,7 @@ def _claim_rework(
     if mine is None:
         return None
     item = (
-        Item.objects.select_for_update(skip_locked=True)
+        Item.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(pk=mine.item_id, state=State.RETURNED)
         .select_related("current_revision")
         .first()

@@ -1,8 +1,7 @@
 """Quality of the automated checks on a planted-defect corpus.
 
 Clean pairs come from the shared third-party datasets (read in place, never copied):
-Self-Instruct seed tasks, LLaMA-Factory identity (its {{name}} template filled in),
-FastChat dummy conversations and Open-Assistant first replies, exact duplicates
+Self-Instruct seed tasks, FastChat dummy conversations and Open-Assistant first replies, exact duplicates
 removed. Each defective pair is a clean pair with exactly one planted defect of one
 kind. Every pair goes through the same code the worker runs: the project's default
 configuration, ``reviews.checks.evaluate``, and for duplicates the real index
@@ -51,22 +50,38 @@ RNG = random.Random(20261122)
 
 def _pair(prompt: str, answer: str, system: str = "") -> Messages:
     messages = [{"role": "system", "content": system}] if system else []
-    return [*messages, {"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+    return [
+        *messages,
+        {"role": "user", "content": prompt},
+        {"role": "assistant", "content": answer},
+    ]
 
 
-def clean_pairs() -> list[Messages]:
+# Answers with these phrases are the defect the refusal check exists for; the source data
+# has some (FastChat's dummy set, a few Open-Assistant replies), so they are not "clean".
+BOILERPLATE = (
+    "as an ai",
+    "as a language model",
+    "as a large language model",
+    "i am an ai",
+    "i'm an ai",
+)
+
+
+def clean_pairs() -> tuple[list[Messages], list[Messages]]:
+    """Clean pairs of a first project, and of a second project that got other answers to
+    some of the same prompts (a prompt is unique within each project)."""
     pairs: list[Messages] = []
+    second: list[Messages] = []
     for line in (DATASETS / "self-instruct_seed_tasks.jsonl").read_text().splitlines():
         row = json.loads(line)
         instance = row["instances"][0]
         prompt = row["instruction"] + ("\n" + instance["input"] if instance["input"] else "")
         pairs.append(_pair(prompt, instance["output"]))
-    for row in json.loads((DATASETS / "llama-factory_identity.json").read_text()):
-        answer = row["output"].replace("{{name}}", "Quill").replace("{{author}}", "the Scriptorium team")
-        pairs.append(_pair(row["instruction"] + (("\n" + row["input"]) if row["input"] else ""), answer))
-    for row in json.loads((DATASETS / "fastchat_dummy_conversation.json").read_text()):
-        roles = {"human": "user", "gpt": "assistant"}
-        pairs.append([{"role": roles[t["from"]], "content": t["value"]} for t in row["conversations"]])
+    # Not LLaMA-Factory's identity file: its answers are templated near-copies of each
+    # other by design (and half are in Chinese), so it holds no clean pairs to speak of.
+    # Nor FastChat's dummy conversations: 500 variations of a few templates, near-copies
+    # of each other by construction.
     for line in (DATASETS / "oasst_en_100_tree.jsonl").read_text().splitlines():
         # Every prompter message of the tree with the conversation that led to it and its
         # first reply: single- and multi-turn pairs.
@@ -77,8 +92,15 @@ def clean_pairs() -> list[Messages]:
             here = [*history, {"role": role, "content": node["text"]}]
             replies = node.get("replies", [])
             if role == "user" and replies:
-                pairs.append([*here, {"role": "assistant", "content": replies[0]["text"]}])
+                # As a single-turn pair: branches of one conversation share their history.
+                pairs.append(_pair(node["text"], replies[0]["text"]))
+                if len(replies) > 1:  # another annotator's answer, in a second project
+                    second.append(_pair(node["text"], replies[1]["text"]))
             stack.extend((reply, here) for reply in replies)
+    return _screen(pairs), _screen(second)
+
+
+def _screen(pairs: list[Messages]) -> list[Messages]:
     # One pair per prompt (a repeated prompt is a real duplicate), English only (the
     # project's language; the identity file also holds Chinese pairs).
     seen: set[str] = set()
@@ -88,7 +110,13 @@ def clean_pairs() -> list[Messages]:
         text = " ".join(m["content"] for m in messages)
         letters = [c for c in text if c.isalpha()]
         latin = sum(c.isascii() for c in letters) / max(1, len(letters))
-        if key not in seen and latin > 0.9 and all(m["content"].strip() for m in messages):
+        boilerplate = any(b in messages[-1]["content"].lower() for b in BOILERPLATE)
+        if (
+            key not in seen
+            and latin > 0.9
+            and not boilerplate
+            and all(m["content"].strip() for m in messages)
+        ):
             seen.add(key)
             unique.append(messages)
     return unique
@@ -98,14 +126,38 @@ def clean_pairs() -> list[Messages]:
 
 
 FOREIGN = [
-    ("fr", "Pour réinitialiser votre mot de passe, ouvrez les paramètres, choisissez Sécurité puis suivez le lien que nous vous envoyons par courriel."),
-    ("de", "Um Ihr Passwort zurückzusetzen, öffnen Sie die Einstellungen, wählen Sie Sicherheit und folgen Sie dem Link in der E-Mail."),
-    ("es", "Para restablecer su contraseña, abra la configuración, elija Seguridad y siga el enlace que le enviamos por correo."),
-    ("it", "Per reimpostare la password, apri le impostazioni, scegli Sicurezza e segui il collegamento che ti inviamo via email."),
-    ("pt", "Para redefinir sua senha, abra as configurações, escolha Segurança e siga o link que enviamos para o seu e-mail."),
-    ("nl", "Om je wachtwoord opnieuw in te stellen, open je de instellingen, kies je Beveiliging en volg je de link in de e-mail."),
-    ("sv", "För att återställa ditt lösenord öppnar du inställningarna, väljer Säkerhet och följer länken i e-postmeddelandet."),
-    ("pl", "Aby zresetować hasło, otwórz ustawienia, wybierz Bezpieczeństwo i kliknij link, który wyślemy e-mailem."),
+    (
+        "fr",
+        "Pour réinitialiser votre mot de passe, ouvrez les paramètres, choisissez Sécurité puis suivez le lien que nous vous envoyons par courriel.",
+    ),
+    (
+        "de",
+        "Um Ihr Passwort zurückzusetzen, öffnen Sie die Einstellungen, wählen Sie Sicherheit und folgen Sie dem Link in der E-Mail.",
+    ),
+    (
+        "es",
+        "Para restablecer su contraseña, abra la configuración, elija Seguridad y siga el enlace que le enviamos por correo.",
+    ),
+    (
+        "it",
+        "Per reimpostare la password, apri le impostazioni, scegli Sicurezza e segui il collegamento che ti inviamo via email.",
+    ),
+    (
+        "pt",
+        "Para redefinir sua senha, abra as configurações, escolha Segurança e siga o link que enviamos para o seu e-mail.",
+    ),
+    (
+        "nl",
+        "Om je wachtwoord opnieuw in te stellen, open je de instellingen, kies je Beveiliging en volg je de link in de e-mail.",
+    ),
+    (
+        "sv",
+        "För att återställa ditt lösenord öppnar du inställningarna, väljer Säkerhet och följer länken i e-postmeddelandet.",
+    ),
+    (
+        "pl",
+        "Aby zresetować hasło, otwórz ustawienia, wybierz Bezpieczeństwo i kliknij link, który wyślemy e-mailem.",
+    ),
 ]
 PII = [
     "You can reach me at maria.lopez@example.com if anything is unclear.",
@@ -118,14 +170,44 @@ PII = [
     "Our London desk is on +44 20 7946 0958.",
     "Authenticate with ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8 as the token.",
 ]
-TOXIC = ["Honestly, only an idiot would ask this, you moron.", "What a load of bullshit.", "Shut up and read the manual, dumbass.", "This is shit advice but here goes."]
+TOXIC = [
+    "Honestly, only an idiot would ask this, you moron.",
+    "What a load of bullshit.",
+    "Shut up and read the manual, dumbass.",
+    "This is shit advice but here goes.",
+]
 REFUSALS = [
     "As an AI language model, I do not have personal opinions, but ",
     "I'm sorry, but I can't help with that. ",
     "As a large language model, I cannot browse the internet. ",
     "I am an AI and I don't have feelings, however ",
 ]
-PLACEHOLDERS = [" TODO: add the details here.", " Lorem ipsum dolor sit amet.", " Dear {{customer_name}}, thanks!", " See [insert link here] for more.", " Contact <your email> for help."]
+PLACEHOLDERS = [
+    " TODO: add the details here.",
+    " Lorem ipsum dolor sit amet.",
+    " Dear {{customer_name}}, thanks!",
+    " See [insert link here] for more.",
+    " Contact <your email> for help.",
+]
+
+
+FOREIGN = [
+    (code, text + " " + more)
+    for (code, text), more in zip(
+        FOREIGN,
+        [
+            "Si vous ne recevez rien, vérifiez le dossier des courriers indésirables.",
+            "Falls nichts ankommt, sehen Sie bitte im Spam-Ordner nach.",
+            "Si no recibe nada, revise la carpeta de correo no deseado.",
+            "Se non ricevi nulla, controlla la cartella della posta indesiderata.",
+            "Se não receber nada, verifique a pasta de spam.",
+            "Als je niets ontvangt, kijk dan in je map met ongewenste e-mail.",
+            "Om inget kommer fram, titta i skräppostmappen.",
+            "Jeśli nic nie przyjdzie, sprawdź folder ze spamem.",
+        ],
+        strict=True,
+    )
+]
 
 
 def _answer(messages: Messages) -> str:
@@ -158,7 +240,9 @@ def plant(kind: str, messages: Messages, others: list[Messages]) -> tuple[Messag
         # cut the answer in the middle of a sentence, as a timed-out generation does
         keep = max(4, int(len(words) * RNG.uniform(0.4, 0.9)))
         stem = " ".join(words[:keep]).rstrip(".!?:;\"')")
-        return _with_answer(messages, stem + RNG.choice([" and the", ", which", " because", " to", ",", " of the"])), {}
+        return _with_answer(
+            messages, stem + RNG.choice([" and the", ", which", " because", " to", ",", " of the"])
+        ), {}
     if kind == "pii":
         return _with_answer(messages, answer + "\n\n" + RNG.choice(PII)), {}
     if kind == "toxicity":
@@ -171,9 +255,13 @@ def plant(kind: str, messages: Messages, others: list[Messages]) -> tuple[Messag
         return messages, {"task_type": "correct", "model_draft": answer}
     if kind == "exact_duplicate":
         source = RNG.choice(others)
-        return _with_answer(source, "A different answer, written fresh for this prompt."), {"index": source}
+        return _with_answer(source, "A different answer, written fresh for this prompt."), {
+            "index": source
+        }
     if kind == "near_duplicate":
-        source = RNG.choice([o for o in others if len(" ".join(m["content"] for m in o).split()) >= 40])
+        source = RNG.choice(
+            [o for o in others if len(" ".join(m["content"] for m in o).split()) >= 40]
+        )
         words = _answer(source).split(" ")
         for _ in range(max(1, len(words) // 40)):
             i = RNG.randrange(len(words))
@@ -182,7 +270,9 @@ def plant(kind: str, messages: Messages, others: list[Messages]) -> tuple[Messag
     if kind == "required_prefix":
         return messages, {"options": {"required_prefix": {"prefix": "CloudSync Pro Support:"}}}
     if kind == "forbidden_phrases":
-        return _with_answer(messages, answer + " Just reboot it lol."), {"options": {"forbidden_phrases": {"phrases": ["reboot it lol"]}}}
+        return _with_answer(messages, answer + " Just reboot it lol."), {
+            "options": {"forbidden_phrases": {"phrases": ["reboot it lol"]}}
+        }
     raise ValueError(kind)
 
 
@@ -210,45 +300,61 @@ def main() -> None:
     from reviews.autochecks import REGISTRY, CheckContext
 
     call_command("migrate", verbosity=0)
-    user = get_user_model().objects.create_user("bench", password="x")
-    project = create_project(creator=user, name=f"Quality {time.time():.0f}")
+    user = get_user_model().objects.create_user(f"bench{time.time_ns()}", password="x")
+    project = create_project(creator=user, name=f"Quality {time.time_ns()}")
+    project_b = create_project(creator=user, name=f"Quality B {time.time_ns()}")
     configured = [c for c in checks.project_checks(project) if c.enabled]
     corpus_checks = {"exact_duplicate", "near_duplicate"}
 
-    clean = clean_pairs()
+    clean, clean_b = clean_pairs()
     RNG.shuffle(clean)
 
-    def index(messages: Messages) -> int:
-        item = Item.objects.create(project=project, source=messages[:-1])
-        revision = Revision.objects.create(item=item, messages=messages, kind=RevisionKind.SUBMISSION)
+    def index(messages: Messages, where: Any = project) -> int:
+        item = Item.objects.create(project=where, source=messages[:-1])
+        revision = Revision.objects.create(
+            item=item, messages=messages, kind=RevisionKind.SUBMISSION
+        )
         Item.objects.filter(pk=item.pk).update(current_revision=revision)
         checks.index_item(item, revision, checks.fingerprint(item, messages))
         return item.pk
 
-    def verdicts(messages: Messages, extra: dict[str, Any], item_id: int | None = None) -> dict[str, str]:
+    def verdicts(
+        messages: Messages, extra: dict[str, Any], item_id: int | None = None, where: Any = project
+    ) -> dict[str, str]:
         context_kw = {k: v for k, v in extra.items() if k in ("task_type", "model_draft")}
         use = list(configured)
         for name, options in extra.get("options", {}).items():
             base = next(c for c in checks.project_checks(project) if c.name == name)
-            use.append(checks.ConfiguredCheck(REGISTRY[name], True, base.severity, {**base.options, **options}))
+            use.append(
+                checks.ConfiguredCheck(
+                    REGISTRY[name], True, base.severity, {**base.options, **options}
+                )
+            )
         if context_kw.get("task_type") == "correct":
-            use = [c for c in use if c.name != "rubber_stamp"] + [checks._default(REGISTRY["rubber_stamp"])]
+            use = [c for c in use if c.name != "rubber_stamp"] + [
+                checks._default(REGISTRY["rubber_stamp"])
+            ]
         item = Item(pk=None, project=project, source=messages[:-1])
         fp = checks.fingerprint(item, messages)
-        dups = checks.find_duplicates(project_id=project.pk, item_id=item_id, messages=messages, fp=fp)
+        dups = checks.find_duplicates(
+            project_id=where.pk, item_id=item_id, messages=messages, fp=fp
+        )
         context = CheckContext(language=project.language, duplicates=tuple(dups), **context_kw)
         return {r.name: r.outcome for r in checks.evaluate(use, messages, context)}
 
     # Every clean pair is an item of the project; each is checked against all the others,
     # and each planted pair is checked as a new submission.
     ids = [index(messages) for messages in clean]
+    ids_b = [index(messages, project_b) for messages in clean_b]
 
     started = time.perf_counter()
     false_by_check: dict[str, int] = {}
     flagged_clean = 0
     examples: dict[str, str] = {}
-    for messages, item_id in zip(clean, ids, strict=True):
-        result = verdicts(messages, {}, item_id)
+    everything = [(m, i, project) for m, i in zip(clean, ids, strict=True)]
+    everything += [(m, i, project_b) for m, i in zip(clean_b, ids_b, strict=True)]
+    for messages, item_id, where in everything:
+        result = verdicts(messages, {}, item_id, where)
         bad = [n for n, o in result.items() if o != "pass"]
         if bad:
             flagged_clean += 1
@@ -269,17 +375,22 @@ def main() -> None:
         recall[kind] = (hit, PER_KIND)
     elapsed = time.perf_counter() - started
 
-    print(f"corpus: {len(clean)} clean pairs, {total_defects} planted defects ({PER_KIND} per kind), "
-          f"all {len(clean)} clean pairs indexed as project items; database {os.environ['DATABASE_URL'].split(':')[0]}")
+    print(
+        f"corpus: {len(everything)} clean pairs ({len(clean)} + {len(clean_b)} in a second project), {total_defects} planted defects ({PER_KIND} per kind), "
+        f"every clean pair indexed as an item of its project; database {os.environ['DATABASE_URL'].split(':')[0]}"
+    )
     print(f"{'kind':<20}{'check':<20}{'recall':>8}")
     for kind, (hit, n) in recall.items():
         rule_based = kind not in corpus_checks and kind != "language"
-        print(f"{kind:<20}{KIND_CHECK[kind]:<20}{hit / n:>8.3f}  ({hit}/{n}){'' if rule_based else '  [model/corpus]'}")
-    print(f"false positives on clean pairs: {flagged_clean}/{len(clean)} = {flagged_clean / len(clean):.2%}")
+        print(
+            f"{kind:<20}{KIND_CHECK[kind]:<20}{hit / n:>8.3f}  ({hit}/{n}){'' if rule_based else '  [model/corpus]'}"
+        )
+    print(
+        f"false positives on clean pairs: {flagged_clean}/{len(everything)} = {flagged_clean / len(everything):.2%}"
+    )
     for name, count in sorted(false_by_check.items(), key=lambda kv: -kv[1]):
         print(f"  {name:<18}{count:>4}  e.g. …{examples[name]!r}")
     print(f"elapsed {elapsed:.1f}s")
-
 
 
 if __name__ == "__main__":

@@ -86,14 +86,22 @@ def export(validation: float, fmt: str, slug: str) -> None:
     options = normalize_options(project=project, options={"format": fmt, "split": split})
     job = ExportJob.objects.create(project=project, format=fmt, options=options)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    load = os.getloadavg()[0]
     started = time.perf_counter()
+    cpu_started = time.process_time()
     built = build_export(job_id=job.pk)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert built is not None and built.status == "succeeded", built and built.message
     size = built.file.size
     print(f"format {fmt}, split {validation}: {built.rows:,} rows in {elapsed:.1f} s")
-    print(f"  {built.rows / elapsed:,.0f} rows/s, file {size / 2**20:.0f} MiB, sha256 {built.sha256[:16]}…")
+    print(
+        f"  {built.rows / elapsed:,.0f} rows/s, file {size / 2**20:.0f} MiB, sha256 {built.sha256[:16]}…"
+    )
+    print(
+        f"  exporter CPU {cpu:.1f} s ({built.rows / cpu:,.0f} rows per CPU-second); load average before: {load:.1f}"
+    )
     print(f"  peak RSS {peak:.0f} MB (after Django start-up: {rss_before:.0f} MB)")
     print(f"  files: {[(f['name'], f['rows']) for f in built.files]}")
 

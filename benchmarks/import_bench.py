@@ -4,7 +4,7 @@ child's peak RSS.
 
     DATABASE_URL=postgres://… python benchmarks/import_bench.py 100000 1000000
 
-Rows are OpenAI-chat JSONL with a 50–400 character prompt and a 200–1,500 character
+Rows are OpenAI-chat JSONL with a 50 to 400 character prompt and a 200 to 1,500 character
 response, generated from a fixed seed. The benchmark project is deleted afterwards.
 """
 
@@ -26,13 +26,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark")
 
-WORDS = (
+WORDS_TEXT = (
     "the of and to in is you that it he was for on are as with his they at be this have from "
     "or one had by word but not what all were we when your can said there use an each which she "
     "do how their if will up other about out many then them these so some her would make like "
     "him into time has look two more write go see number no way could people my than first water "
     "été naïve café über straße 数据 模型 训练 질문 答案"
-).split()
+)
+WORDS = WORDS_TEXT.split(" ")
 
 
 def text(rng: random.Random, low: int, high: int) -> str:
@@ -89,7 +90,14 @@ def main() -> None:
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             started = time.perf_counter()
             result = subprocess.run(
-                [sys.executable, str(ROOT / "manage.py"), "import_items", slug, str(path), "--json"],
+                [
+                    sys.executable,
+                    str(ROOT / "manage.py"),
+                    "import_items",
+                    slug,
+                    str(path),
+                    "--json",
+                ],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,

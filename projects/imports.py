@@ -71,7 +71,7 @@ BAD_COLUMNS = "The column mapping must map roles ({roles}) to column names."
 NOT_CANCELLABLE = "This import has already finished."
 NOT_RERUNNABLE = "Only a finished import can be re-run."
 INVALID_ROWS = (
-    "{invalid} of {total} rows are invalid, so nothing was imported. Fix them and upload "
+    "{invalid:,} of {total:,} rows are invalid, so nothing was imported. Fix them and upload "
     "the file again, or re-run the import skipping invalid rows."
 )
 NO_VALID_ROWS = "None of the rows can be imported; nothing was imported."
@@ -483,7 +483,7 @@ class _Run:
     def summary(self, created: int) -> str:
         parts = [f"Imported {_n(created, 'item')}"]
         if self.existing:
-            parts.append(f"{self.existing} already in the project (same external id)")
+            parts.append(f"{self.existing:,} already in the project (same external id)")
         if self.duplicates:
             verb = "skipped" if self.job.skip_duplicates else "imported anyway"
             parts.append(f"{_n(self.duplicates, 'duplicate prompt')} {verb}")
@@ -552,7 +552,7 @@ class _Run:
 
 
 def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _short(value: str) -> int:
@@ -783,7 +783,8 @@ class _CopyStream:
         self._raise()
         qn = connection.ops.quote_name
         names = list(outcome)
-        sets = ", ".join(f"{qn(ImportJob._meta.get_field(n).column)} = %s" for n in names)
+        columns = {f.name: f.column for f in ImportJob._meta.concrete_fields}
+        sets = ", ".join(f"{qn(columns[n])} = %s" for n in names)
         values = [Jsonb(outcome[n]) if n == "errors" else outcome[n] for n in names]
         with self.conn.cursor() as cursor:
             cursor.execute(

@@ -72,7 +72,10 @@ class RecheckView(APIView):
         if items is not None and not isinstance(items, list):
             items = [items]
         job = checks.start_recheck(
-            project=access.project, actor=request.user, item_ids=items, state=data.get("state")  # type: ignore[arg-type]
+            project=access.project,
+            actor=request.user,
+            item_ids=items,
+            state=data.get("state"),
         )
         job.refresh_from_db()
         return Response(job_data(job), status=status.HTTP_202_ACCEPTED)

@@ -13,7 +13,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<slug:slug>/checks/live/", check_views.live, name="live"),
     path("projects/<slug:slug>/checks/redact/", check_views.redact, name="redact"),
     path("projects/<slug:slug>/checks/recheck/", check_views.recheck, name="recheck"),
-    path("api/v1/projects/<int:project_id>/checks/", check_api.ProjectChecksView.as_view(), name="api"),
-    path("api/v1/projects/<int:project_id>/recheck/", check_api.RecheckView.as_view(), name="api-recheck"),
+    path(
+        "api/v1/projects/<int:project_id>/checks/",
+        check_api.ProjectChecksView.as_view(),
+        name="api",
+    ),
+    path(
+        "api/v1/projects/<int:project_id>/recheck/",
+        check_api.RecheckView.as_view(),
+        name="api-recheck",
+    ),
     path("api/v1/jobs/<int:job_id>/", check_api.JobView.as_view(), name="api-job"),
 ]

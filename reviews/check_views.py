@@ -58,7 +58,11 @@ def _form_change(configured: ConfiguredCheck, post: Any) -> dict[str, Any]:
 
 
 def _jobs(project_id: int) -> list[Job]:
-    return list(Job.objects.filter(project_id=project_id, kind="recheck").order_by("-created_at")[:RECENT_JOBS])
+    return list(
+        Job.objects.filter(project_id=project_id, kind="recheck").order_by("-created_at")[
+            :RECENT_JOBS
+        ]
+    )
 
 
 @login_required
@@ -74,16 +78,23 @@ def checks_page(request: HttpRequest, slug: str) -> HttpResponse:
         if current is None:
             raise Http404("No such check.")
         try:
-            updated = checks.update_checks(project=project, changes={name: _form_change(current, request.POST)})
+            updated = checks.update_checks(
+                project=project, changes={name: _form_change(current, request.POST)}
+            )
         except ValidationError as exc:
             card = _card(current, " ".join(exc.messages))
             if request.htmx:  # type: ignore[attr-defined]
-                return render(request, "reviews/checks_card.html", {"project": project, **card}, status=400)
+                # 200 so htmx swaps the card in: the error shows beside the fields.
+                return render(request, "reviews/checks_card.html", {"project": project, **card})
             messages.error(request, card["error"])
             return redirect(f"/projects/{project.slug}/checks/#check-{name}")
         fresh = next(c for c in updated if c.name == name)
         if request.htmx:  # type: ignore[attr-defined]
-            return render(request, "reviews/checks_card.html", {"project": project, "saved": True, **_card(fresh)})
+            return render(
+                request,
+                "reviews/checks_card.html",
+                {"project": project, "saved": True, **_card(fresh)},
+            )
         messages.success(request, f"Saved “{fresh.check.label}”.")
         return redirect(f"/projects/{project.slug}/checks/#check-{name}")
     jobs = _jobs(project.pk)
@@ -108,13 +119,17 @@ def recheck(request: HttpRequest, slug: str) -> HttpResponse:
     state = request.POST.get("state", "") or None
     try:
         job = checks.start_recheck(
-            project=access.project, actor=request.user, item_ids=raw_ids or None,  # type: ignore[arg-type]
+            project=access.project,
+            actor=request.user,
+            item_ids=raw_ids or None,
             state=None if raw_ids else state,
-        )  # fmt: skip
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Re-checking {job.total} items in the background (job {job.pk}).")
+        messages.success(
+            request, f"Re-checking {job.total} items in the background (job {job.pk})."
+        )
     return redirect(f"/projects/{access.project.slug}/checks/#recheck")
 
 
@@ -123,7 +138,11 @@ def _item_in(project_id: int, raw: str) -> Item | None:
         return None
     if not raw.isdigit():
         raise Http404("No such item.")
-    item = Item.objects.filter(pk=int(raw), project_id=project_id).only("pk", "model_draft", "project_id").first()
+    item = (
+        Item.objects.filter(pk=int(raw), project_id=project_id)
+        .only("pk", "model_draft", "project_id")
+        .first()
+    )
     if item is None:
         raise Http404("No such item.")
     return item
@@ -137,13 +156,21 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
     access = project_access(request.user, slug, Role.ANNOTATOR)
     item = _item_in(access.project.pk, request.POST.get("item", ""))
     try:
-        results = checks.live_results(project=access.project, messages=request.POST.get("messages", ""), item=item)
+        results = checks.live_results(
+            project=access.project, messages=request.POST.get("messages", ""), item=item
+        )
     except ValidationError as exc:
         return render(
-            request, "reviews/_check_results.html", {"results": [], "error": " ".join(exc.messages), "live": True},
+            request,
+            "reviews/_check_results.html",
+            {"results": [], "error": " ".join(exc.messages), "live": True},
             status=400,
-        )  # fmt: skip
-    return render(request, "reviews/_check_results.html", {"results": results, "live": True, "project": access.project})
+        )
+    return render(
+        request,
+        "reviews/_check_results.html",
+        {"results": results, "live": True, "project": access.project},
+    )
 
 
 @login_required

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,7 +30,14 @@ from projects.importers.normalize import prompt_hash
 from projects.models import Job, JobStatus, Project
 from reviews.autochecks import REGISTRY, Check, CheckContext, Duplicate, Option
 from reviews.autochecks import duplicates as dup
-from reviews.models import CheckConfig, CheckResult, DuplicateBand, DuplicateEntry, Outcome, Severity
+from reviews.models import (
+    CheckConfig,
+    CheckResult,
+    DuplicateBand,
+    DuplicateEntry,
+    Outcome,
+    Severity,
+)
 from reviews.pipeline import checks_finished
 
 UNKNOWN_CHECK = "There is no check called {name!r}."
@@ -38,7 +45,7 @@ BAD_SEVERITY = "{name}: severity must be “block” or “warn”."
 BAD_ENABLED = "{name}: enabled must be true or false."
 UNKNOWN_OPTION = "{name}: unknown option {option!r}."
 BAD_OPTION = "{name}: {option} {problem}."
-BAD_CHANGES = "Send an object keyed by check name, e.g. {\"pii\": {\"severity\": \"block\"}}."
+BAD_CHANGES = 'Send an object keyed by check name, e.g. {"pii": {"severity": "block"}}.'
 NEEDS_SETTING = "{name}: set {option} before enabling this check."
 NOTHING_TO_RECHECK = "Choose the items to re-check: a list of item ids or a state."
 UNKNOWN_ITEMS = "These items are not in this project: {ids}."
@@ -138,7 +145,9 @@ def project_checks(project: Project | int) -> list[ConfiguredCheck]:
 
 def _clean_option(check: Check, option: Option, value: Any) -> Any:
     def bad(problem: str) -> ValidationError:
-        return ValidationError(BAD_OPTION.format(name=check.name, option=option.name, problem=problem))
+        return ValidationError(
+            BAD_OPTION.format(name=check.name, option=option.name, problem=problem)
+        )
 
     if option.kind == "bool":
         if not isinstance(value, bool):
@@ -201,7 +210,9 @@ def _clean_change(current: ConfiguredCheck, change: Any) -> ConfiguredCheck:
         severity = change["severity"]
     if "options" in change:
         if not isinstance(change["options"], Mapping):
-            raise ValidationError(BAD_OPTION.format(name=name, option="options", problem="must be an object"))
+            raise ValidationError(
+                BAD_OPTION.format(name=name, option="options", problem="must be an object")
+            )
         known = {o.name: o for o in current.check.options}
         for key, value in change["options"].items():
             if key not in known:
@@ -259,16 +270,29 @@ def evaluate(
             verdict = check.run(messages, context, configured.options)
         except Exception as exc:  # a check's bug must not lose the submission
             results.append(
-                LiveResult(check.name, check.label, Outcome.WARN, configured.severity,
-                           f"This check could not run ({type(exc).__name__}).", {"error": str(exc)[:200]})
-            )  # fmt: skip
+                LiveResult(
+                    check.name,
+                    check.label,
+                    Outcome.WARN,
+                    configured.severity,
+                    f"This check could not run ({type(exc).__name__}).",
+                    {"error": str(exc)[:200]},
+                )
+            )
             continue
         if not verdict.failed:
             outcome = Outcome.PASS
         else:
             outcome = Outcome.FAIL if configured.severity == Severity.BLOCK else Outcome.WARN
         results.append(
-            LiveResult(check.name, check.label, outcome, configured.severity, verdict.message, verdict.details)
+            LiveResult(
+                check.name,
+                check.label,
+                outcome,
+                configured.severity,
+                verdict.message,
+                verdict.details,
+            )
         )
     return results
 
@@ -293,13 +317,20 @@ class Fingerprint:
 
 def fingerprint(item: Item, messages: list[dict[str, Any]]) -> Fingerprint:
     sig = dup.signature(dup.text_of(messages))
-    return Fingerprint(dup.text_hash(messages), _prompt_hash_of(item, messages), sig.tobytes(), dup.band_keys(sig))
+    return Fingerprint(
+        dup.text_hash(messages), _prompt_hash_of(item, messages), sig.tobytes(), dup.band_keys(sig)
+    )
 
 
 def find_duplicates(
-    *, project_id: int, item_id: int | None, messages: list[dict[str, Any]], fp: Fingerprint,
-    near: bool = True, exact: bool = True,
-) -> list[Duplicate]:  # fmt: skip
+    *,
+    project_id: int,
+    item_id: int | None,
+    messages: list[dict[str, Any]],
+    fp: Fingerprint,
+    near: bool = True,
+    exact: bool = True,
+) -> list[Duplicate]:
     """Other items of the project with the same prompt, the same conversation, or nearly
     the same text. At most four indexed queries, whatever the size of the project."""
     found: dict[int, Duplicate] = {}
@@ -308,11 +339,21 @@ def find_duplicates(
     if exact:
         if fp.prompt_hash:
             # Item.prompt_hash covers every imported item, checked or not.
-            for other in others.filter(prompt_hash=fp.prompt_hash).exclude(state=State.FLAGGED).values_list("pk", flat=True)[:10]:
+            for other in (
+                others.filter(prompt_hash=fp.prompt_hash)
+                .exclude(state=State.FLAGGED)
+                .values_list("pk", flat=True)[:10]
+            ):
                 found[other] = Duplicate(other, 1.0, exact=True, what="prompt")
         # The index covers checked items whose prompt hash was never set (typed prompts).
-        match = Q(text_hash=fp.text_hash) | Q(prompt_hash=fp.prompt_hash) if fp.prompt_hash else Q(text_hash=fp.text_hash)
-        same = DuplicateEntry.objects.filter(match, project_id=project_id).exclude(item_id=item_id or 0)
+        match = (
+            Q(text_hash=fp.text_hash) | Q(prompt_hash=fp.prompt_hash)
+            if fp.prompt_hash
+            else Q(text_hash=fp.text_hash)
+        )
+        same = DuplicateEntry.objects.filter(match, project_id=project_id).exclude(
+            item_id=item_id or 0
+        )
         for other, text_hash in same.values_list("item_id", "text_hash")[:20]:
             if text_hash == fp.text_hash:
                 found[other] = Duplicate(other, 1.0, exact=True, what="pair")
@@ -329,21 +370,31 @@ def find_duplicates(
         )
         if candidates:
             entries = list(
-                DuplicateEntry.objects.filter(item_id__in=candidates).values_list("item_id", "revision_id", "signature")
+                DuplicateEntry.objects.filter(item_id__in=candidates).values_list(
+                    "item_id", "revision_id", "signature"
+                )
             )
-            estimated = {i: (rev, dup.similarity(fp.signature, bytes(sig))) for i, rev, sig in entries}
+            estimated = {
+                i: (rev, dup.similarity(fp.signature, bytes(sig))) for i, rev, sig in entries
+            }
             # The signature estimate picks the candidates; the exact Jaccard of the texts decides.
             close = {i: v for i, v in estimated.items() if v[1] >= 0.5}
             texts = dict(
-                Revision.objects.filter(pk__in=[rev for rev, _ in close.values()]).values_list("pk", "messages")
+                Revision.objects.filter(pk__in=[rev for rev, _ in close.values()]).values_list(
+                    "pk", "messages"
+                )
             )
             own = dup.text_of(messages)
             for other, (rev, estimate) in close.items():
                 other_messages = texts.get(rev)
-                score = dup.jaccard(own, dup.text_of(other_messages)) if other_messages else estimate
+                score = (
+                    dup.jaccard(own, dup.text_of(other_messages)) if other_messages else estimate
+                )
                 if not (other in found and found[other].what == "pair"):
                     near_found.append(Duplicate(other, score))
-    return sorted([*found.values(), *near_found], key=lambda d: (not d.exact, -d.similarity, d.item_id))
+    return sorted(
+        [*found.values(), *near_found], key=lambda d: (not d.exact, -d.similarity, d.item_id)
+    )
 
 
 def index_item(item: Item, revision: Revision, fp: Fingerprint) -> None:
@@ -374,15 +425,24 @@ def _compute(
     duplicates: list[Duplicate] = []
     if names & {"exact_duplicate", "near_duplicate"}:
         duplicates = find_duplicates(
-            project_id=project.pk, item_id=item.pk, messages=messages, fp=fp,
-            near="near_duplicate" in names, exact="exact_duplicate" in names,
-        )  # fmt: skip
+            project_id=project.pk,
+            item_id=item.pk,
+            messages=messages,
+            fp=fp,
+            near="near_duplicate" in names,
+            exact="exact_duplicate" in names,
+        )
     results = evaluate(checks, messages, context_for(item, project, duplicates))
     rows = [
         CheckResult(
-            revision=revision, name=r.name, version=REGISTRY[r.name].version, outcome=r.outcome,
-            severity=r.severity, message=r.message, details=r.details,
-        )  # fmt: skip
+            revision=revision,
+            name=r.name,
+            version=REGISTRY[r.name].version,
+            outcome=r.outcome,
+            severity=r.severity,
+            message=r.message,
+            details=r.details,
+        )
         for r in results
     ]
     return rows, fp
@@ -396,7 +456,9 @@ def _blocking(revision: Revision, checks: list[ConfiguredCheck]) -> list[str]:
     wanted = {(c.name, c.check.version) for c in checks}
     return [
         r.message
-        for r in CheckResult.objects.filter(revision=revision, outcome=Outcome.FAIL).order_by("name")
+        for r in CheckResult.objects.filter(revision=revision, outcome=Outcome.FAIL).order_by(
+            "name"
+        )
         if (r.name, r.version) in wanted
     ]
 
@@ -411,14 +473,17 @@ def run_checks_for_revision(revision_id: int) -> None:
     item = revision.item
     project = item.project
     checks = _configured_for(project)
-    done = set(
-        CheckResult.objects.filter(revision=revision).values_list("name", "version")
-    )
+    done = set(CheckResult.objects.filter(revision=revision).values_list("name", "version"))
     missing = [c for c in checks if (c.name, c.check.version) not in done]
     if missing:
         rows, fp = _compute(revision, item, project, missing)
         with transaction.atomic():
-            current = Item.objects.select_for_update().filter(pk=item.pk).values_list("current_revision_id", flat=True).first()
+            current = (
+                Item.objects.select_for_update()
+                .filter(pk=item.pk)
+                .values_list("current_revision_id", flat=True)
+                .first()
+            )
             CheckResult.objects.bulk_create(rows, ignore_conflicts=True)
             if current == revision.pk:
                 index_item(item, revision, fp)
@@ -459,7 +524,9 @@ def redact(*, project: Project, messages: Any) -> list[dict[str, Any]]:
 def results_for(revision_ids: Iterable[int]) -> dict[int, list[CheckResult]]:
     """Stored results of each revision, newest check version only (one query)."""
     out: dict[int, dict[str, CheckResult]] = {}
-    for r in CheckResult.objects.filter(revision_id__in=list(revision_ids)).order_by("name", "version"):
+    for r in CheckResult.objects.filter(revision_id__in=list(revision_ids)).order_by(
+        "name", "version"
+    ):
         out.setdefault(r.revision_id, {})[r.name] = r
     return {rev: list(by_name.values()) for rev, by_name in out.items()}
 
@@ -468,7 +535,11 @@ def results_for(revision_ids: Iterable[int]) -> dict[int, list[CheckResult]]:
 
 
 def start_recheck(
-    *, project: Project, actor: User | None, item_ids: Sequence[Any] | None = None, state: str | None = None
+    *,
+    project: Project,
+    actor: User | AnonymousUser | None,
+    item_ids: Sequence[Any] | None = None,
+    state: str | None = None,
 ) -> Job:
     """Queue a background job that re-runs the project's checks on the chosen items'
     current revisions (by id, or every item in ``state``)."""
@@ -483,7 +554,9 @@ def start_recheck(
         known = set(Item.objects.filter(project=project, pk__in=ids).values_list("pk", flat=True))
         unknown = [i for i in ids if i not in known]
         if unknown:
-            raise ValidationError({"items": UNKNOWN_ITEMS.format(ids=", ".join(map(str, unknown[:10])))})
+            raise ValidationError(
+                {"items": UNKNOWN_ITEMS.format(ids=", ".join(map(str, unknown[:10])))}
+            )
         items = items.filter(pk__in=ids)
     elif state:
         if state not in State.values:
@@ -498,9 +571,12 @@ def start_recheck(
 
     with transaction.atomic():
         job = Job.objects.create(
-            project=project, kind="recheck", created_by=actor, total=len(chosen),
+            project=project,
+            kind="recheck",
+            created_by=actor if isinstance(actor, User) else None,
+            total=len(chosen),
             params={"items": chosen, "state": state or ""},
-        )  # fmt: skip
+        )
         enqueue(run_recheck, job.pk)
     return job
 
@@ -512,26 +588,36 @@ def run_recheck_job(job_id: int) -> None:
     job = Job.objects.select_related("project").filter(pk=job_id).first()
     if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.CANCELLED):
         return
-    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=job.started_at or timezone.now())
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, started_at=job.started_at or timezone.now()
+    )
     project = job.project
     checks = _configured_for(project)
     ids = list(job.params.get("items") or [])
     counts = dict(job.result or {})
     errors = list(job.errors or [])
     for position in range(job.progress, len(ids)):
-        item = Item.objects.select_related("current_revision").filter(pk=ids[position], project=project).first()
+        item = (
+            Item.objects.select_related("current_revision")
+            .filter(pk=ids[position], project=project)
+            .first()
+        )
         if item is not None and item.current_revision is not None:
             revision = item.current_revision
             rows, fp = _compute(revision, item, project, checks)
             with transaction.atomic():
                 Item.objects.select_for_update().filter(pk=item.pk).first()
                 CheckResult.objects.bulk_create(
-                    rows, update_conflicts=True, unique_fields=["revision", "name", "version"],
+                    rows,
+                    update_conflicts=True,
+                    unique_fields=["revision", "name", "version"],
                     update_fields=["outcome", "severity", "message", "details", "created_at"],
-                )  # fmt: skip
+                )
                 index_item(item, revision, fp)
-            worst = "fail" if any(r.outcome == Outcome.FAIL for r in rows) else (
-                "warn" if any(r.outcome == Outcome.WARN for r in rows) else "pass"
+            worst = (
+                "fail"
+                if any(r.outcome == Outcome.FAIL for r in rows)
+                else ("warn" if any(r.outcome == Outcome.WARN for r in rows) else "pass")
             )
             counts[worst] = counts.get(worst, 0) + 1
             if item.state == State.SUBMITTED:
@@ -539,9 +625,15 @@ def run_recheck_job(job_id: int) -> None:
         else:
             errors.append({"item": ids[position], "message": "The item has no answer to check."})
         if (position + 1) % 50 == 0 or position + 1 == len(ids):
-            Job.objects.filter(pk=job.pk).update(progress=position + 1, result=counts, errors=errors[-100:])
+            Job.objects.filter(pk=job.pk).update(
+                progress=position + 1, result=counts, errors=errors[-100:]
+            )
     Job.objects.filter(pk=job.pk).update(
-        status=JobStatus.SUCCEEDED, progress=len(ids), result=counts, errors=errors[-100:], finished_at=timezone.now()
+        status=JobStatus.SUCCEEDED,
+        progress=len(ids),
+        result=counts,
+        errors=errors[-100:],
+        finished_at=timezone.now(),
     )
 
 
@@ -553,7 +645,9 @@ def sweep_stuck_submissions(*, older_than: timedelta = STUCK_AFTER, limit: int =
 
     cutoff = timezone.now() - older_than
     stuck = list(
-        Item.objects.filter(state=State.SUBMITTED, state_changed_at__lt=cutoff, current_revision__isnull=False)
+        Item.objects.filter(
+            state=State.SUBMITTED, state_changed_at__lt=cutoff, current_revision__isnull=False
+        )
         .order_by("state_changed_at")
         .values_list("current_revision_id", flat=True)[:limit]
     )

@@ -19,7 +19,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotation.models import Item, Revision, RevisionKind
@@ -404,6 +405,15 @@ def next_for_review(
     if not positions:
         return None
     strict = [p for p in positions if not allowed[p].allow_prior_reviewers]
+    # No aggregation: the planner walks the item queue index in order and stops at the
+    # first few candidates, whatever the project's size.
+    holding = Subquery(
+        ReviewLease.objects.filter(visit=OuterRef("pk"), expires_at__gt=now)
+        .order_by()
+        .values("visit")
+        .annotate(n=Count("id"))
+        .values("n")[:1]
+    )
     candidates = (
         StageVisit.objects.filter(
             item__project=project,
@@ -419,17 +429,15 @@ def next_for_review(
                     item=OuterRef("item_id"), reviewer=reviewer, stage__lt=OuterRef("stage")
                 )
             ),
-            holding=Count("leases", filter=Q(leases__expires_at__gt=now), distinct=True),
+            holding=Coalesce(holding, 0),
         )
-        .filter(own=False, reviewed_here=False)
+        .filter(own=False, reviewed_here=False, holding__lt=F("min_approvals") - F("approvals"))
         .exclude(stage__in=strict, reviewed_before=True)
         .order_by("-item__priority", "item_id")
         .values_list("pk", "holding", "approvals", "min_approvals")
     )
     minutes = project.lease_minutes or 30
-    for visit_id, holding, approvals, needed in candidates[:50]:
-        if holding + approvals >= needed:
-            continue
+    for visit_id, _holding, _approvals, _needed in candidates[:20]:
         with transaction.atomic():
             visit = (
                 StageVisit.objects.select_for_update(skip_locked=True)

@@ -7,11 +7,13 @@ are retried, with exponential backoff; a bug fails loudly instead of looping.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
-RETRY = {
+RETRY: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "autoretry_for": TRANSIENT,

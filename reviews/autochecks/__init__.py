@@ -93,7 +93,7 @@ CHECKS: tuple[Check, ...] = (
         check_language, default_severity=WARN,
         options=(
             Option("language", "str", "", "ISO 639-1 code; empty: the project's language."),
-            Option("min_confidence", "float", 0.7, "How sure the detector must be before it complains.", minimum=0.0, maximum=1.0),
+            Option("min_confidence", "float", 0.9, "How sure the detector must be before it complains.", minimum=0.0, maximum=1.0),
         ),
     ),
     Check(

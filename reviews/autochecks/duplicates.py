@@ -39,6 +39,7 @@ def text_of(messages: Messages) -> str:
 
 
 def text_hash(messages: Messages) -> str:
+    """Hash of the whole conversation, for exact duplicates."""
     return hashlib.sha256(normalize(text_of(messages)).encode()).hexdigest()
 
 
@@ -104,7 +105,9 @@ def jaccard(a: str, b: str) -> float:
     return len(sa & sb) / len(sa | sb)
 
 
-def check_exact_duplicate(messages: Messages, context: CheckContext, options: Mapping[str, Any]) -> Verdict:
+def check_exact_duplicate(
+    messages: Messages, context: CheckContext, options: Mapping[str, Any]
+) -> Verdict:
     """No other item of the project has the same prompt (or the same whole conversation)."""
     exact = [d for d in context.duplicates if d.exact]
     if not options.get("same_prompt", True):
@@ -121,7 +124,9 @@ def check_exact_duplicate(messages: Messages, context: CheckContext, options: Ma
     )
 
 
-def check_near_duplicate(messages: Messages, context: CheckContext, options: Mapping[str, Any]) -> Verdict:
+def check_near_duplicate(
+    messages: Messages, context: CheckContext, options: Mapping[str, Any]
+) -> Verdict:
     """No other item of the project is nearly the same text (Jaccard ≥ the threshold)."""
     threshold = float(options["threshold"])
     near = sorted(

@@ -37,13 +37,19 @@ VERSION_BEFORE = re.compile(r"(?:\bversion|\bv|\bver\.?|release)\s*$", re.IGNORE
 PHONE_HINT = re.compile(r"\+?\(?\d[\d\s().-]{6,}\d")
 SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{22,255}\b")),
+    (
+        "GitHub token",
+        re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{22,255}\b"),
+    ),
     ("OpenAI-style key", re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}\b")),
     ("Stripe key", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b")),
     ("Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),
     ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
     ("private key", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
-    ("JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b")),
+    (
+        "JSON web token",
+        re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),
+    ),
     (
         "secret assignment",
         re.compile(
@@ -52,6 +58,23 @@ SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+
+
+# Cheap substring tests that must pass before a secret pattern is tried at all.
+SECRET_HINTS = {
+    "AWS access key": ("AKIA", "ASIA"),
+    "GitHub token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "OpenAI-style key": ("sk-",),
+    "Stripe key": ("_live_", "_test_"),
+    "Slack token": ("xox",),
+    "Google API key": ("AIza",),
+    "private key": ("-----BEGIN",),
+    "JSON web token": ("eyJ",),
+}
+ASSIGNMENT_HINTS = ("key", "secret", "token", "passw")
+# Any stretch that could be a card, phone number or IPv4 address: one cheap pass.
+NUMBERISH = re.compile(r"[+(]?\d[\d .()/-]{5,}\d")
+IBAN_START = re.compile(r"[A-Z]{2}\d{2}")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -99,6 +122,36 @@ def _ip_is_personal(text: str, include_private: bool) -> bool:
     return address.is_global
 
 
+def _numbers(
+    text: str, stretch: re.Match[str], kinds: set[str], options: Mapping[str, Any], add: Any
+) -> None:
+    """Cards, IPv4 addresses and phone numbers inside one stretch of digits."""
+    left = max(0, stretch.start() - 2)
+    window = text[left : stretch.end() + 2]
+    digits = sum(c.isdigit() for c in stretch.group(0))
+    if "card" in kinds and digits >= 13:
+        for m in CARD.finditer(window):
+            number = re.sub(r"\D", "", m.group(0))
+            if 13 <= len(number) <= 19 and luhn_ok(number) and len(set(number)) > 1:
+                add("card", left + m.start(), left + m.end())
+    if "ip" in kinds and "." in window:
+        include_private = bool(options.get("include_private_ips", False))
+        for m in IPV4.finditer(window):
+            start = left + m.start()
+            if VERSION_BEFORE.search(text[max(0, start - 12) : start]):
+                continue  # "version 1.2.3.4" is a version number
+            if _ip_is_personal(m.group(0), include_private):
+                add("ip", start, left + m.end())
+    if "phone" in kinds and 7 <= digits <= 15:
+        import phonenumbers  # thorough but slow: only on stretches that could be a number
+
+        region = str(options.get("region") or "US").upper()
+        for match in phonenumbers.PhoneNumberMatcher(
+            window, region, leniency=phonenumbers.Leniency.VALID
+        ):
+            add("phone", left + match.start, left + match.end)
+
+
 def find_pii(text: str, options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Spans of personal data or secrets in ``text``: ``{kind, start, end, text, label}``,
     sorted and not overlapping."""
@@ -108,39 +161,40 @@ def find_pii(text: str, options: Mapping[str, Any] | None = None) -> list[dict[s
 
     def add(kind: str, start: int, end: int, label: str | None = None) -> None:
         spans.append(
-            {"kind": kind, "start": start, "end": end, "text": text[start:end], "label": label or LABEL[kind]}
+            {
+                "kind": kind,
+                "start": start,
+                "end": end,
+                "text": text[start:end],
+                "label": label or LABEL[kind],
+            }
         )
 
     if "secret" in kinds:
+        lowered = text.lower()
         for name, pattern in SECRETS:
+            hints = SECRET_HINTS.get(name)
+            if hints is None:
+                if not any(h in lowered for h in ASSIGNMENT_HINTS):
+                    continue
+            elif not any(h in text for h in hints):
+                continue
             for m in pattern.finditer(text):
                 add("secret", m.start(), m.end(), f"an API key or secret ({name})")
     if "email" in kinds and "@" in text:
         for m in EMAIL.finditer(text):
             add("email", m.start(), m.end())
-    if "iban" in kinds:
+    if "iban" in kinds and IBAN_START.search(text):
         for m in IBAN.finditer(text):
             if iban_ok(m.group(0)):
                 add("iban", m.start(), m.end())
-    if "card" in kinds:
-        for m in CARD.finditer(text):
-            digits = re.sub(r"\D", "", m.group(0))
-            if 13 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1:
-                add("card", m.start(), m.end())
-    if "ip" in kinds:
+    if "ip" in kinds and ":" in text and IPV6.search(text):
         include_private = bool(options.get("include_private_ips", False))
-        for pattern in (IPV4, IPV6):
-            for m in pattern.finditer(text):
-                if VERSION_BEFORE.search(text[max(0, m.start() - 12) : m.start()]):
-                    continue  # "version 1.2.3.4" is a version number
-                if _ip_is_personal(m.group(0), include_private):
-                    add("ip", m.start(), m.end())
-    if "phone" in kinds and PHONE_HINT.search(text):
-        import phonenumbers
-
-        region = str(options.get("region") or "US").upper()
-        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            add("phone", match.start, match.end)
+        for m in IPV6.finditer(text):
+            if _ip_is_personal(m.group(0), include_private):
+                add("ip", m.start(), m.end())
+    for stretch in NUMBERISH.finditer(text):
+        _numbers(text, stretch, kinds, options, add)
     spans.sort(key=lambda s: (s["start"], -(s["end"] - s["start"])))
     merged: list[dict[str, Any]] = []
     for span in spans:

@@ -9,7 +9,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from reviews.autochecks.base import CheckContext, Messages, Verdict, contents, last_response, response_text
+from reviews.autochecks.base import (
+    CheckContext,
+    Messages,
+    Verdict,
+    contents,
+    last_response,
+    response_text,
+)
 
 
 def _norm(text: str) -> str:
@@ -24,7 +31,9 @@ def edit_ratio(before: str, after: str) -> float:
     return 1.0 - matcher.ratio()
 
 
-def check_rubber_stamp(messages: Messages, context: CheckContext, options: Mapping[str, Any]) -> Verdict:
+def check_rubber_stamp(
+    messages: Messages, context: CheckContext, options: Mapping[str, Any]
+) -> Verdict:
     """In a ``correct`` task the annotator changed the model's draft (at least a minimal share)."""
     draft = _norm(context.model_draft)
     if context.task_type != "correct" or not draft:
@@ -42,7 +51,9 @@ def check_rubber_stamp(messages: Messages, context: CheckContext, options: Mappi
     return Verdict.ok("The model's draft was corrected.", edit_ratio=round(ratio, 4))
 
 
-def check_required_prefix(messages: Messages, context: CheckContext, options: Mapping[str, Any]) -> Verdict:
+def check_required_prefix(
+    messages: Messages, context: CheckContext, options: Mapping[str, Any]
+) -> Verdict:
     """Every assistant turn starts with the project's prefix (e.g. "CloudSync Pro Support:")."""
     prefix = str(options.get("prefix") or "")
     if not prefix:
@@ -50,12 +61,16 @@ def check_required_prefix(messages: Messages, context: CheckContext, options: Ma
     answers = contents(messages, "assistant")
     missing = [i for i, a in enumerate(answers, start=1) if not a.lstrip().startswith(prefix)]
     if missing:
-        which = "The answer does not" if len(answers) == 1 else f"Assistant turn {missing[0]} does not"
+        which = (
+            "The answer does not" if len(answers) == 1 else f"Assistant turn {missing[0]} does not"
+        )
         return Verdict.problem(f"{which} start with “{prefix}”.", turns=missing)
     return Verdict.ok(f"Starts with “{prefix}”.")
 
 
-def check_forbidden_phrases(messages: Messages, context: CheckContext, options: Mapping[str, Any]) -> Verdict:
+def check_forbidden_phrases(
+    messages: Messages, context: CheckContext, options: Mapping[str, Any]
+) -> Verdict:
     """None of the project's forbidden phrases appears in the answer."""
     text = response_text(messages).lower()
     hits = [p for p in options.get("phrases") or [] if str(p).strip() and str(p).lower() in text]
@@ -81,7 +96,9 @@ def check_regex(messages: Messages, context: CheckContext, options: Mapping[str,
     description = str(options.get("description") or f"/{pattern}/")
     if options.get("mode") == "forbid":
         if match:
-            return Verdict.problem(f"The answer must not match {description}: “{match.group(0)[:60]}”.")
+            return Verdict.problem(
+                f"The answer must not match {description}: “{match.group(0)[:60]}”."
+            )
         return Verdict.ok(f"Does not match {description}.")
     if not match:
         return Verdict.problem(f"The answer does not match {description}.")

@@ -35,7 +35,9 @@ def check_format(messages: Messages, context: CheckContext, options: Mapping[str
             if index != 1:
                 problems.append(f"Message {index} is a system message; only the first may be.")
         elif previous == role:
-            problems.append(f"Messages {index - 1} and {index} are both {role}: roles must alternate.")
+            problems.append(
+                f"Messages {index - 1} and {index} are both {role}: roles must alternate."
+            )
         elif previous in (None, "system") and role != "user":
             problems.append("The conversation must start with the user (after any system message).")
         previous = role

@@ -6,7 +6,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from reviews.autochecks.base import CheckContext, Messages, Verdict, excerpt, last_response, response_text
+from reviews.autochecks.base import (
+    CheckContext,
+    Messages,
+    Verdict,
+    excerpt,
+    last_response,
+    response_text,
+)
 
 PLACEHOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("todo", re.compile(r"\b(?:TODO|TBD|FIXME|XXX+)\b")),
@@ -24,10 +31,49 @@ PLACEHOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 # An answer cut off mid-sentence tends to end on one of these words.
 DANGLING_WORDS = frozenset(
-    "a an the and or but to of for with in on at by from that which who whose because "
-    "is are was were be as if than then so such this these those my your our their its".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "to",
+        "of",
+        "for",
+        "with",
+        "in",
+        "on",
+        "at",
+        "by",
+        "from",
+        "that",
+        "which",
+        "who",
+        "whose",
+        "because",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "as",
+        "if",
+        "than",
+        "then",
+        "so",
+        "such",
+        "this",
+        "these",
+        "those",
+        "my",
+        "your",
+        "our",
+        "their",
+        "its",
+    ]
 )
-DANGLING_CHARS = ",;:(-–—/&+=\\"
+DANGLING_CHARS = ",;:(-\u2013\u2014/&+=\\"  # includes en and em dashes
 
 
 def truncation(text: str) -> str | None:
@@ -43,15 +89,22 @@ def truncation(text: str) -> str | None:
     if stripped[-1] in DANGLING_CHARS:
         return f"it ends with {stripped[-1]!r}"
     words = re.findall(r"[A-Za-z']+", last_line[-40:])
-    if words and last_line[-1].isalpha() and words[-1].lower() in DANGLING_WORDS and len(last_line.split()) > 3:
+    if (
+        words
+        and last_line[-1].isalpha()
+        and words[-1].lower() in DANGLING_WORDS
+        and len(last_line.split()) > 1
+    ):
         return f"it ends on {words[-1]!r}"
     return None
 
 
-def check_placeholder(messages: Messages, context: CheckContext, options: Mapping[str, Any]) -> Verdict:
+def check_placeholder(
+    messages: Messages, context: CheckContext, options: Mapping[str, Any]
+) -> Verdict:
     """No TODO, lorem ipsum, {{name}}, [insert …] left in, and the answer is not cut off."""
     text = response_text(messages)
-    spans = []
+    spans: list[dict[str, Any]] = []
     for kind, pattern in PLACEHOLDERS:
         for match in pattern.finditer(text):
             spans.append(
@@ -62,7 +115,14 @@ def check_placeholder(messages: Messages, context: CheckContext, options: Mappin
     for marker in extra:
         at = lowered.find(str(marker).lower())
         if at >= 0:
-            spans.append({"kind": "marker", "start": at, "end": at + len(marker), "text": text[at : at + len(marker)]})
+            spans.append(
+                {
+                    "kind": "marker",
+                    "start": at,
+                    "end": at + len(marker),
+                    "text": text[at : at + len(marker)],
+                }
+            )
     cut = truncation(last_response(messages)) if options.get("detect_truncation", True) else None
     if spans:
         spans.sort(key=lambda s: s["start"])
@@ -80,7 +140,7 @@ REFUSALS = re.compile(
     r"\bas an? (?:ai|artificial intelligence)(?: language)?(?: model| assistant)?\b"
     r"|\bas a (?:large )?language model\b"
     r"|\bI(?:'m| am) (?:just )?an? (?:ai|artificial intelligence)(?: language model)?,? (?:and|so|therefore|I)\b"
-    r"|\bI (?:cannot|can't|can not|am unable to|am not able to|won't) (?:help|assist|provide|comply|fulfil+|do that|answer)\b"
+    r"|\bI (?:cannot|can't|can not|am unable to|am not able to|won't) (?:help|assist|provide|comply|fulfil+|do that|answer)\b(?! but| feeling| thinking| wondering)"
     r"|\bI(?:'m| am) (?:sorry|afraid),? but I (?:cannot|can't|am unable|won't)\b"
     r"|\bI do(?: not|n't) have (?:personal )?(?:opinions|feelings|emotions|access to real[- ]time)\b"
     r"|\b(?:my|the) knowledge cut-?off\b"
@@ -98,7 +158,9 @@ def check_refusal(messages: Messages, context: CheckContext, options: Mapping[st
     for phrase in options.get("extra_phrases") or []:
         at = text.lower().find(str(phrase).lower())
         if str(phrase).strip() and at >= 0:
-            found.append({"start": at, "end": at + len(phrase), "text": text[at : at + len(phrase)]})
+            found.append(
+                {"start": at, "end": at + len(phrase), "text": text[at : at + len(phrase)]}
+            )
     if found:
         first = found[0]
         return Verdict.problem(

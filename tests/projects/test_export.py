@@ -3,6 +3,7 @@ everywhere, snapshot isolation, and who may export."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -249,8 +250,6 @@ def test_split_zip_has_files_manifest_and_card_and_is_stable(project, alice, api
         i.current_revision_id or 0 for i in items
     )
     for entry in manifest["files"]:
-        import hashlib
-
         assert hashlib.sha256(archive.read(entry["name"])).hexdigest() == entry["sha256"]
     card = archive.read("README.md").decode()
     assert "path: validation.jsonl" in card and "| validation.jsonl | " in card

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -40,12 +42,10 @@ def test_admin_exports_with_a_split_and_downloads_the_zip(new_page, project, ali
 
     with page.expect_download() as info:
         page.click("#history >> text=Download .zip")
-    data = open(info.value.path(), "rb").read()
+    data = Path(info.value.path()).read_bytes()
     archive = zipfile.ZipFile(io.BytesIO(data))
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest["rows"] == 40 and manifest["options"]["split"] == {"validation": 0.1, "seed": 7}
-    import hashlib
-
     assert hashlib.sha256(data).hexdigest() == job.sha256
 
 

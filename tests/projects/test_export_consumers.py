@@ -26,7 +26,11 @@ from projects.models import Project
 from tests.factories import approve_answered, make_item
 from tests.services import require_datasets
 
-pytestmark = pytest.mark.django_db
+# The import writes through its own database connection, so the test data must be committed.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.filterwarnings("ignore:open_binary is deprecated:DeprecationWarning"),
+]
 
 # --- OpenAI's chat fine-tuning format checks (cookbook: Chat_finetuning_data_prep) -------
 

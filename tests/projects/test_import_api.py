@@ -17,7 +17,12 @@ from projects.models import ImportJob, JobStatus
 pytestmark = pytest.mark.django_db
 
 ROWS = [
-    {"messages": [{"role": "user", "content": "Where is my parcel?"}, {"role": "assistant", "content": "On its way."}]},
+    {
+        "messages": [
+            {"role": "user", "content": "Where is my parcel?"},
+            {"role": "assistant", "content": "On its way."},
+        ]
+    },
     {"messages": [{"role": "system", "content": "Be brief."}]},
     {"messages": [{"role": "user", "content": "Refund?"}], "external_id": "r-1", "tags": ["money"]},
 ]
@@ -33,11 +38,15 @@ def upload(name: str, data: bytes) -> SimpleUploadedFile:
 
 def post(client: Any, project: Any, data: bytes, name: str = "rows.jsonl", **fields: Any) -> Any:
     return client.post(
-        f"/api/v1/projects/{project.pk}/imports/", {"file": upload(name, data), **fields}, format="multipart"
+        f"/api/v1/projects/{project.pk}/imports/",
+        {"file": upload(name, data), **fields},
+        format="multipart",
     )
 
 
-def test_post_runs_the_import_and_reports_invalid_rows(api, alice, project, django_capture_on_commit_callbacks):
+def test_post_runs_the_import_and_reports_invalid_rows(
+    api, alice, project, django_capture_on_commit_callbacks
+):
     client = api(alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, project, jsonl(ROWS))
@@ -50,14 +59,23 @@ def test_post_runs_the_import_and_reports_invalid_rows(api, alice, project, djan
     assert Item.objects.count() == 0
 
     with django_capture_on_commit_callbacks(execute=True):
-        rerun = client.post(f"/api/v1/imports/{job_id}/rerun/", {"skip_invalid": True}, format="json")
+        rerun = client.post(
+            f"/api/v1/imports/{job_id}/rerun/", {"skip_invalid": True}, format="json"
+        )
     assert rerun.status_code == 202
     again = client.get(f"/api/v1/imports/{rerun.json()['id']}/").json()
-    assert (again["status"], again["created"], again["invalid"], again["rerun_of"]) == ("succeeded", 2, 1, job_id)
+    assert (again["status"], again["created"], again["invalid"], again["rerun_of"]) == (
+        "succeeded",
+        2,
+        1,
+        job_id,
+    )
     assert Item.objects.filter(project=project).count() == 2
 
 
-def test_post_with_skip_invalid_and_options(api, alice, correct_project, django_capture_on_commit_callbacks):
+def test_post_with_skip_invalid_and_options(
+    api, alice, correct_project, django_capture_on_commit_callbacks
+):
     client = api(alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = post(
@@ -107,7 +125,9 @@ def test_only_project_admins_may_import(api, anna, rita, oscar, project, other_p
     assert ImportJob.objects.count() == 0
 
 
-def test_foreign_import_ids_are_404(api, alice, oscar, project, other_project, django_capture_on_commit_callbacks):
+def test_foreign_import_ids_are_404(
+    api, alice, oscar, project, other_project, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         theirs = post(api(oscar), other_project, jsonl(ROWS[:1])).json()["id"]
     assert api(alice).get(f"/api/v1/imports/{theirs}/").status_code == 404
@@ -122,7 +142,9 @@ def test_cancel_a_queued_import(api, alice, project):
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
     again = client.post(f"/api/v1/imports/{job_id}/cancel/")
-    assert again.status_code == 400 and again.json()["detail"] == "This import has already finished."
+    assert (
+        again.status_code == 400 and again.json()["detail"] == "This import has already finished."
+    )
 
 
 def test_detail_query_count_is_constant(api, alice, project, django_assert_num_queries):
@@ -165,7 +187,9 @@ def test_command_with_skip_invalid_and_json_report(project, tmp_path):
     assert report["errors"][0]["line"] == 2
     # Same file again: nothing new for the row with an external id, the rest are duplicates.
     out = io.StringIO()
-    call_command("import_items", "support", str(path), "--skip-invalid", "--skip-duplicates", stdout=out)
+    call_command(
+        "import_items", "support", str(path), "--skip-invalid", "--skip-duplicates", stdout=out
+    )
     assert "created 0" in out.getvalue()
     assert "already there 1" in out.getvalue()
 
@@ -173,7 +197,14 @@ def test_command_with_skip_invalid_and_json_report(project, tmp_path):
 def test_command_csv_columns(project, tmp_path):
     path = tmp_path / "q.csv"
     path.write_text("q,a\nHow?,Like this.\n")
-    call_command("import_items", "support", str(path), "--columns", "prompt=q,response=a", stdout=io.StringIO())
+    call_command(
+        "import_items",
+        "support",
+        str(path),
+        "--columns",
+        "prompt=q,response=a",
+        stdout=io.StringIO(),
+    )
     assert Item.objects.get().reference == "Like this."
 
 

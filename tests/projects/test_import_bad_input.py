@@ -17,7 +17,9 @@ from projects.models import ImportJob, JobStatus
 pytestmark = pytest.mark.django_db
 
 BOMB_START = b'{"messages": [{"role": "user", "content": "'
-CHAT = {"messages": [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hello."}]}
+CHAT = {
+    "messages": [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hello."}]
+}
 
 
 def chat(prompt: str, answer: str = "An answer.", **extra):
@@ -166,7 +168,9 @@ def test_broken_gzip(project, alice, write_file):
 
 
 def test_broken_json_array(project, alice, write_file):
-    job = run(project, alice, write_file("a.json", '[{"instruction": "a", "output": "b"},\n{"instr'))
+    job = run(
+        project, alice, write_file("a.json", '[{"instruction": "a", "output": "b"},\n{"instr')
+    )
     assert_nothing_written(job)
     assert job.message.startswith("The JSON array is broken at line 2")
 
@@ -195,13 +199,26 @@ def test_broken_json_array(project, alice, write_file):
             pipeline.EMPTY_MESSAGE.format(n=1, role="user"),
         ),
         (
-            {"messages": [{"role": "system", "content": "Be nice."}, {"role": "assistant", "content": "Hi"}]},
+            {
+                "messages": [
+                    {"role": "system", "content": "Be nice."},
+                    {"role": "assistant", "content": "Hi"},
+                ]
+            },
             "messages",
             pipeline.NO_USER_TURN,
         ),
-        ({"messages": [{"content": "x"}]}, "messages[0]", "The row has no 'role' field in messages[0]."),
+        (
+            {"messages": [{"content": "x"}]},
+            "messages[0]",
+            "The row has no 'role' field in messages[0].",
+        ),
         (dict(CHAT, priority="high"), "priority", "'priority' must be a whole number, not text."),
-        (dict(CHAT, tags="a,b", metadata=[1]), "metadata", "'metadata' must be an object, not a list."),
+        (
+            dict(CHAT, tags="a,b", metadata=[1]),
+            "metadata",
+            "'metadata' must be an object, not a list.",
+        ),
         (dict(CHAT, tags=[1, 2]), "tags", "'tags' must be a list of text, not a list."),
         ([1, 2], "", files.NOT_OBJECT.format(kind="a list")),
     ],
@@ -242,7 +259,16 @@ def test_same_external_id_twice_in_a_file(project, alice, write_file):
 
 def test_bom_mixed_line_ends_and_blank_lines_are_fine(project, alice, write_file):
     lines = [json.dumps(chat(f"Question {i}?")).encode() for i in range(4)]
-    data = b"\xef\xbb\xbf" + lines[0] + b"\r\n\r\n" + lines[1] + b"\n\n   \n" + lines[2] + b"\r\n" + lines[3]
+    data = (
+        b"\xef\xbb\xbf"
+        + lines[0]
+        + b"\r\n\r\n"
+        + lines[1]
+        + b"\n\n   \n"
+        + lines[2]
+        + b"\r\n"
+        + lines[3]
+    )
     job = run(project, alice, write_file("mixed.jsonl", data))
     assert (job.status, job.created, job.invalid) == (JobStatus.SUCCEEDED, 4, 0)
 

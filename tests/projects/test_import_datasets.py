@@ -43,7 +43,16 @@ def test_openai_cookbook_with_skip_invalid(correct_project, alice):
     assert first.state == "queued"
     # The 9-message chat keeps its earlier assistant turns in the source.
     roles = [[m["role"] for m in item.source] for item in items]
-    assert ["system", "user", "assistant", "user", "assistant", "user", "assistant", "user"] in roles
+    assert [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ] in roles
     assert any(r == ["user"] for r in roles)  # the chat with no system message
     # Row 5: "Eat a banana!" 2,000 times, kept whole.
     banana = json.loads(path.read_text().splitlines()[4])["messages"][-1]["content"]

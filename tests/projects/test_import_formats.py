@@ -31,7 +31,13 @@ def test_prompt_hash_ignores_unicode_form_line_ends_and_outer_space():
 def test_openai_chat_with_per_row_fields(project, alice, write_file):
     row = {
         "messages": [
-            {"role": "user", "content": [{"type": "text", "text": "Part one. "}, {"type": "text", "text": "Two."}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Part one. "},
+                    {"type": "text", "text": "Two."},
+                ],
+            },
         ],
         "external_id": "q-1",
         "metadata": {"topic": "billing"},
@@ -86,7 +92,13 @@ def test_alpaca_jsonl_with_system_and_history(project, alice, write_file):
 
 
 def test_sharegpt_jsonl_prompt_only(project, alice, write_file):
-    row = {"id": "c1", "conversations": [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "Why?"}]}
+    row = {
+        "id": "c1",
+        "conversations": [
+            {"from": "system", "value": "Be brief."},
+            {"from": "human", "value": "Why?"},
+        ],
+    }
     job = import_file(project=project, path=write_file("s.jsonl", [row]), user=alice)
     assert (job.detected_format, job.created) == ("sharegpt", 1)
     item = Item.objects.get()
@@ -100,14 +112,25 @@ def test_label_studio_export(project, alice, write_file):
             "id": 11,
             "data": {"prompt": "Summarise the policy.", "category": "hr"},
             "annotations": [
-                {"was_cancelled": True, "result": [{"type": "textarea", "value": {"text": ["no"]}}]},
-                {"result": [{"type": "textarea", "from_name": "answer", "value": {"text": ["Be kind."]}}]},
+                {
+                    "was_cancelled": True,
+                    "result": [{"type": "textarea", "value": {"text": ["no"]}}],
+                },
+                {
+                    "result": [
+                        {"type": "textarea", "from_name": "answer", "value": {"text": ["Be kind."]}}
+                    ]
+                },
             ],
         },
         {"id": 12, "data": {"text": "Just a prompt"}, "annotations": []},
     ]
     job = import_file(project=project, path=write_file("ls.json", json.dumps(tasks)), user=alice)
-    assert (job.status, job.detected_format, job.created) == (JobStatus.SUCCEEDED, "label-studio", 2)
+    assert (job.status, job.detected_format, job.created) == (
+        JobStatus.SUCCEEDED,
+        "label-studio",
+        2,
+    )
     first, second = items(project)
     assert (first.source[0]["content"], first.reference) == ("Summarise the policy.", "Be kind.")
     assert first.external_id == "label-studio-11"
@@ -125,7 +148,11 @@ def test_csv_with_an_explicit_column_mapping(project, alice, write_file):
     )
     assert (job.status, job.created) == (JobStatus.SUCCEEDED, 2)
     first, second = items(project)
-    assert (first.source[0]["content"], first.reference, first.external_id) == ("Where is it?", "Over there", "r1")
+    assert (first.source[0]["content"], first.reference, first.external_id) == (
+        "Where is it?",
+        "Over there",
+        "r1",
+    )
     assert first.metadata["fields"] == {"Team": "ops"}
     assert "fields" not in second.metadata
 
@@ -154,7 +181,9 @@ def test_bad_priority_in_csv_names_the_column(project, alice, write_file):
         options={"columns": {"prompt": "prompt", "priority": "prio"}},
     )
     assert job.status == JobStatus.FAILED
-    assert job.errors == [{"line": 2, "field": "prio", "message": "'prio' must be a whole number, not text."}]
+    assert job.errors == [
+        {"line": 2, "field": "prio", "message": "'prio' must be a whole number, not text."}
+    ]
 
 
 def test_duplicates_in_the_file_and_against_the_project(project, alice, write_file):
@@ -176,7 +205,9 @@ def test_duplicates_in_the_file_and_against_the_project(project, alice, write_fi
 
 def test_skip_duplicates_keeps_the_first_occurrence(project, alice, write_file):
     rows = [{"prompt": "Same?"}, {"prompt": "Same?"}, {"prompt": "Different?"}]
-    job = import_file(project=project, path=write_file("d.jsonl", rows), user=alice, skip_duplicates=True)
+    job = import_file(
+        project=project, path=write_file("d.jsonl", rows), user=alice, skip_duplicates=True
+    )
     assert (job.duplicates, job.created) == (1, 2)
 
 

@@ -48,7 +48,9 @@ def test_only_admins_see_the_import_page(client, anna, oscar, project):
     assert client.get("/projects/support/import/").status_code == 404
 
 
-def test_upload_with_a_bad_row_shows_the_report_and_rerun(client, alice, project, django_capture_on_commit_callbacks):
+def test_upload_with_a_bad_row_shows_the_report_and_rerun(
+    client, alice, project, django_capture_on_commit_callbacks
+):
     client.force_login(alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(client, jsonl(GOOD, BAD, GOOD))
@@ -67,7 +69,10 @@ def test_upload_with_a_bad_row_shows_the_report_and_rerun(client, alice, project
     report = client.get(f"/projects/support/import/{job.pk}/errors.csv")
     assert report["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(report.content.decode())))
-    assert rows == [["line", "field", "message"], ["2", "messages[0].role", "Unknown role 'robot': use system, user or assistant."]]
+    assert rows == [
+        ["line", "field", "message"],
+        ["2", "messages[0].role", "Unknown role 'robot': use system, user or assistant."],
+    ]
 
     with django_capture_on_commit_callbacks(execute=True):
         rerun = client.post(f"/projects/support/import/{job.pk}/rerun/", {"skip_invalid": "1"})
@@ -77,7 +82,9 @@ def test_upload_with_a_bad_row_shows_the_report_and_rerun(client, alice, project
     assert Item.objects.count() == 2
 
 
-def test_htmx_poll_returns_only_the_job_section(client, alice, project, django_assert_max_num_queries):
+def test_htmx_poll_returns_only_the_job_section(
+    client, alice, project, django_assert_max_num_queries
+):
     client.force_login(alice)
     upload(client, jsonl(GOOD))  # stays queued: no on_commit here
     job = ImportJob.objects.get()
@@ -100,22 +107,35 @@ def test_cancel_from_the_page(client, alice, project):
     assert job.status == JobStatus.CANCELLED
 
 
-def test_csv_upload_goes_through_the_column_mapping_step(client, alice, project, django_capture_on_commit_callbacks):
+def test_csv_upload_goes_through_the_column_mapping_step(
+    client, alice, project, django_capture_on_commit_callbacks
+):
     client.force_login(alice)
-    response = upload(client, b"Frage,Antwort,Kategorie\n=1+1,2,math\nWie?,So.,misc\n", name="q.csv")
+    response = upload(
+        client, b"Frage,Antwort,Kategorie\n=1+1,2,math\nWie?,So.,misc\n", name="q.csv"
+    )
     job = ImportJob.objects.get()
     assert response["Location"] == f"/projects/support/import/{job.pk}/columns/"
     page = client.get(response["Location"]).content.decode()
     assert '<option value="Frage">Frage</option>' in page and "=1+1" in page
     missing = client.post(response["Location"], {"column_response": "Antwort"})
-    assert missing.status_code == 400 and "Choose the column that holds the prompt." in missing.content.decode()
+    assert (
+        missing.status_code == 400
+        and "Choose the column that holds the prompt." in missing.content.decode()
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        done = client.post(response["Location"], {"column_prompt": "Frage", "column_response": "Antwort"})
+        done = client.post(
+            response["Location"], {"column_prompt": "Frage", "column_response": "Antwort"}
+        )
     assert done["Location"] == f"/projects/support/import/{job.pk}/"
     job.refresh_from_db()
     assert (job.status, job.created) == (JobStatus.SUCCEEDED, 2)
-    first = Item.objects.order_by("id").first()
-    assert (first.source[0]["content"], first.reference, first.metadata["fields"]) == ("=1+1", "2", {"Kategorie": "math"})
+    first = Item.objects.order_by("id")[0]
+    assert (first.source[0]["content"], first.reference, first.metadata["fields"]) == (
+        "=1+1",
+        "2",
+        {"Kategorie": "math"},
+    )
 
 
 def test_upload_form_errors(client, alice, project, settings):

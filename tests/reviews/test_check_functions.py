@@ -43,11 +43,19 @@ def test_every_check_passes_a_good_pair() -> None:
         ([{"role": "user", "content": "Hi"}], "must end with an assistant"),
         ([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "  "}], "is empty"),
         (
-            [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}, {"role": "assistant", "content": "c"}],
+            [
+                {"role": "user", "content": "a"},
+                {"role": "user", "content": "b"},
+                {"role": "assistant", "content": "c"},
+            ],
             "must alternate",
         ),
         (
-            [{"role": "user", "content": "a"}, {"role": "system", "content": "b"}, {"role": "assistant", "content": "c"}],
+            [
+                {"role": "user", "content": "a"},
+                {"role": "system", "content": "b"},
+                {"role": "assistant", "content": "c"},
+            ],
             "only the first",
         ),
         ([{"role": "assistant", "content": "a"}], "must start with the user"),
@@ -116,7 +124,7 @@ def test_placeholder_true_positives(answer: str) -> None:
 @pytest.mark.parametrize(
     "answer",
     [
-        "Use `{name}` in Python f-strings, like f\"{name}\".",
+        'Use `{name}` in Python f-strings, like f"{name}".',
         "The todo list app lets you add tasks.",
         "Done",
         "Here is a table:\n| a | b |\n|---|---|\n| 1 | 2 |",
@@ -209,11 +217,17 @@ def test_refusal_boilerplate() -> None:
 
 
 def test_language_matches_the_project() -> None:
-    french = "Pour réinitialiser votre mot de passe, ouvrez les paramètres et cliquez sur le lien."
+    french = (
+        "Pour réinitialiser votre mot de passe, ouvrez les paramètres et cliquez sur le lien. "
+        "Si vous ne recevez rien, vérifiez le dossier des courriers indésirables."
+    )
     verdict = run("language", pair(french))
     assert verdict.failed and verdict.details["detected"] == "fr"
     assert not run("language", pair(french), CheckContext(language="fr")).failed
     assert not run("language", pair("OK, done.")).failed  # too short to tell
+    assert not run(
+        "language", pair("85 degrees Fahrenheit is equal to 29.44 degrees Celsius.")
+    ).failed
 
 
 # --- rubber stamp and project rules -----------------------------------------------------
@@ -225,14 +239,20 @@ def test_rubber_stamp_only_in_correct_tasks() -> None:
     assert run("rubber_stamp", pair(draft), correct).failed
     assert run("rubber_stamp", pair(" The capital of  Australia is Sydney. "), correct).failed
     assert not run("rubber_stamp", pair("The capital of Australia is Canberra."), correct).failed
-    assert not run("rubber_stamp", pair(draft), CheckContext(task_type="write", model_draft=draft)).failed
-    small_edit = run("rubber_stamp", pair("The capital of Australia is Sydney!"), correct, min_edit_ratio=0.2)
+    assert not run(
+        "rubber_stamp", pair(draft), CheckContext(task_type="write", model_draft=draft)
+    ).failed
+    small_edit = run(
+        "rubber_stamp", pair("The capital of Australia is Sydney!"), correct, min_edit_ratio=0.2
+    )
     assert small_edit.failed and "Only" in small_edit.message
 
 
 def test_project_rules() -> None:
     assert run("required_prefix", pair("Hello"), prefix="CloudSync Pro Support:").failed
-    assert not run("required_prefix", pair("CloudSync Pro Support: Hello"), prefix="CloudSync Pro Support:").failed
+    assert not run(
+        "required_prefix", pair("CloudSync Pro Support: Hello"), prefix="CloudSync Pro Support:"
+    ).failed
     assert run("forbidden_phrases", pair("Just restart it, LOL."), phrases=["lol"]).failed
     assert not run("forbidden_phrases", pair("Restart it."), phrases=["lol"]).failed
     assert run("regex", pair("No ticket"), pattern=r"Ticket #\d+").failed

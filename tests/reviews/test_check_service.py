@@ -34,7 +34,9 @@ def check(item: Item) -> Item:
 
 
 def outcomes(item: Item) -> dict[str, str]:
-    return dict(CheckResult.objects.filter(revision_id=item.current_revision_id).values_list("name", "outcome"))
+    return dict(
+        CheckResult.objects.filter(revision=item.current_revision).values_list("name", "outcome")
+    )
 
 
 @pytest.mark.django_db
@@ -74,7 +76,7 @@ def test_a_warning_goes_to_the_reviewer(project: Any) -> None:
     item = check(submitted(project, answer="Email me at jane.doe@example.com and I will reply."))
     assert item.state == State.IN_REVIEW
     assert outcomes(item)["pii"] == "warn"
-    result = CheckResult.objects.get(revision_id=item.current_revision_id, name="pii")
+    result = CheckResult.objects.get(revision=item.current_revision, name="pii")
     assert result.details["spans"][0]["text"] == "jane.doe@example.com"
 
 
@@ -89,12 +91,14 @@ def test_severity_decides_block_or_warn(project: Any) -> None:
 @pytest.mark.django_db
 def test_running_twice_stores_one_set_of_results_and_moves_once(project: Any) -> None:
     item = check(submitted(project))
-    count = CheckResult.objects.filter(revision_id=item.current_revision_id).count()
+    count = CheckResult.objects.filter(revision=item.current_revision).count()
     moves = Transition.objects.filter(item=item).count()
     check(item)  # a re-delivered task
-    assert CheckResult.objects.filter(revision_id=item.current_revision_id).count() == count
+    assert CheckResult.objects.filter(revision=item.current_revision).count() == count
     assert Transition.objects.filter(item=item).count() == moves
-    assert DuplicateBand.objects.filter(item=item).count() == len(set(DuplicateBand.objects.filter(item=item).values_list("key", flat=True)))
+    assert DuplicateBand.objects.filter(item=item).count() == len(
+        set(DuplicateBand.objects.filter(item=item).values_list("key", flat=True))
+    )
 
 
 @pytest.mark.django_db
@@ -102,7 +106,9 @@ def test_results_of_a_stale_revision_do_not_move_the_item(project: Any, anna: An
     item = submitted(project)
     old = item.current_revision
     assert old is not None
-    newer = Revision.objects.create(item=item, messages=old.messages, kind=RevisionKind.SUBMISSION, author=anna)
+    newer = Revision.objects.create(
+        item=item, messages=old.messages, kind=RevisionKind.SUBMISSION, author=anna
+    )
     Item.objects.filter(pk=item.pk).update(current_revision=newer)
     checks.run_checks_for_revision(old.pk)
     item.refresh_from_db()
@@ -111,13 +117,15 @@ def test_results_of_a_stale_revision_do_not_move_the_item(project: Any, anna: An
 
 
 @pytest.mark.django_db
-def test_submit_through_the_pipeline_runs_the_checks(project: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_submit_through_the_pipeline_runs_the_checks(
+    project: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     item = submitted(project)
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         pipeline.revision_submitted(item.current_revision, actor=None)  # type: ignore[arg-type]
     item.refresh_from_db()
     assert item.state == State.IN_REVIEW
-    assert CheckResult.objects.filter(revision_id=item.current_revision_id).exists()
+    assert CheckResult.objects.filter(revision=item.current_revision).exists()
 
 
 @pytest.mark.django_db
@@ -140,14 +148,28 @@ def test_exact_and_near_duplicates_across_the_project(project: Any) -> None:
         "to send a new link from the admin console under Users."
     )
     first = check(submitted(project, prompt="How do I reset my password?", answer=text))
-    same_prompt = check(submitted(project, prompt="How do I reset my password?", answer="Ask support."))
-    result = CheckResult.objects.get(revision_id=same_prompt.current_revision_id, name="exact_duplicate")
+    same_prompt = check(
+        submitted(project, prompt="How do I reset my password?", answer="Ask support.")
+    )
+    result = CheckResult.objects.get(revision=same_prompt.current_revision, name="exact_duplicate")
     assert result.outcome == "warn" and f"item #{first.pk}" in result.message
-    near = check(submitted(project, prompt="How can I reset my password?", answer=text.replace("ten minutes", "15 minutes")))
-    result = CheckResult.objects.get(revision_id=near.current_revision_id, name="near_duplicate")
+    near = check(
+        submitted(
+            project,
+            prompt="How can I reset my password?",
+            answer=text.replace("ten minutes", "15 minutes"),
+        )
+    )
+    result = CheckResult.objects.get(revision=near.current_revision, name="near_duplicate")
     assert result.outcome == "warn", result.message
     assert result.details["duplicate_of"] == first.pk
-    stranger = check(submitted(project, prompt="Best pasta?", answer="Fresh tagliatelle with butter and sage is hard to beat."))
+    stranger = check(
+        submitted(
+            project,
+            prompt="Best pasta?",
+            answer="Fresh tagliatelle with butter and sage is hard to beat.",
+        )
+    )
     assert outcomes(stranger)["near_duplicate"] == "pass"
     assert outcomes(stranger)["exact_duplicate"] == "pass"
 
@@ -178,7 +200,9 @@ def test_update_checks_validates_everything_before_saving(project: Any) -> None:
     assert CheckConfig.objects.get(project=project, name="length").enabled  # nothing half-applied
     updated = checks.update_checks(
         project=project,
-        changes={"required_prefix": {"enabled": True, "options": {"prefix": "CloudSync Pro Support:"}}},
+        changes={
+            "required_prefix": {"enabled": True, "options": {"prefix": "CloudSync Pro Support:"}}
+        },
     )
     assert next(c for c in updated if c.name == "required_prefix").enabled
     item = check(submitted(project, answer="Hello there, I can help."))
@@ -188,7 +212,10 @@ def test_update_checks_validates_everything_before_saving(project: Any) -> None:
 
 @pytest.mark.django_db
 def test_live_results_use_the_cheap_checks_only(project: Any) -> None:
-    results = checks.live_results(project=project, messages='[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "TODO"}]')
+    results = checks.live_results(
+        project=project,
+        messages='[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "TODO"}]',
+    )
     by_name = {r.name: r.outcome for r in results}
     assert by_name["placeholder"] == "fail"
     assert "near_duplicate" not in by_name and "exact_duplicate" not in by_name
@@ -202,18 +229,23 @@ def test_recheck_job_recomputes_results_after_a_config_change(
 ) -> None:
     item = check(submitted(project, answer="Write to jane.doe@example.com please."))
     assert outcomes(item)["pii"] == "warn"
-    checks.update_checks(project=project, changes={"pii": {"enabled": False}, "toxicity": {"options": {"extra_terms": ["please"]}}})
+    checks.update_checks(
+        project=project,
+        changes={"pii": {"enabled": False}, "toxicity": {"options": {"extra_terms": ["please"]}}},
+    )
     with django_capture_on_commit_callbacks(execute=True):
         job = checks.start_recheck(project=project, actor=alice, item_ids=[item.pk])
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.progress == job.total == 1
     assert outcomes(item)["toxicity"] == "warn"
     assert job.result == {"warn": 1}
-    assert CheckResult.objects.filter(revision_id=item.current_revision_id, name="toxicity").count() == 1
+    assert CheckResult.objects.filter(revision=item.current_revision, name="toxicity").count() == 1
 
 
 @pytest.mark.django_db
-def test_recheck_refuses_foreign_or_missing_items(project: Any, other_project: Any, alice: Any) -> None:
+def test_recheck_refuses_foreign_or_missing_items(
+    project: Any, other_project: Any, alice: Any
+) -> None:
     foreign = submitted(other_project)
     with pytest.raises(ValidationError, match="not in this project"):
         checks.start_recheck(project=project, actor=alice, item_ids=[foreign.pk])
@@ -223,7 +255,9 @@ def test_recheck_refuses_foreign_or_missing_items(project: Any, other_project: A
 
 
 @pytest.mark.django_db
-def test_sweeper_rescues_items_stuck_in_submitted(project: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_sweeper_rescues_items_stuck_in_submitted(
+    project: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     from django.core.cache import cache
 
     cache.clear()
