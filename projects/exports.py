@@ -63,7 +63,8 @@ from reviews.models import CheckResult, Decision, Review
 
 log = logging.getLogger(__name__)
 
-CHUNK = int(os.environ.get("EXPORT_CHUNK_ROWS", "5000"))
+# Rows read per query: bounds the exporter's memory. EXPORT_CHUNK_ROWS overrides it.
+CHUNK = max(1, int(os.environ.get("EXPORT_CHUNK_ROWS", "5000")))
 # A running job whose worker has shown no sign of life for this long is taken over.
 STALE_AFTER = dt.timedelta(minutes=2)
 

@@ -613,6 +613,10 @@ def run_recheck_job(job_id: int) -> None:
                     unique_fields=["revision", "name", "version"],
                     update_fields=["outcome", "severity", "message", "details", "created_at"],
                 )
+                # Results of checks the project has since switched off no longer apply.
+                CheckResult.objects.filter(revision=revision).exclude(
+                    name__in=[r.name for r in rows]
+                ).delete()
                 index_item(item, revision, fp)
             worst = (
                 "fail"

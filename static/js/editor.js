@@ -259,7 +259,7 @@
   }
   function grow(ta) {
     ta.style.height = "0px";
-    const min = ta.closest(".role-assistant") ? 150 : 48;
+    const min = !conversation && ta.closest(".role-assistant") ? 150 : 48;
     ta.style.height = Math.min(Math.max(ta.scrollHeight + 4, min), window.innerHeight * 0.7) + "px";
   }
 

@@ -33,7 +33,10 @@ def test_admin_configures_a_rule_and_sees_live_results(new_page, alice, project)
     assert config.enabled and config.options["prefix"] == "CloudSync Pro Support:"
 
     # The fragment the annotator's editor swaps in while its user types.
-    messages = [{"role": "user", "content": "Reset?"}, {"role": "assistant", "content": "Email me at a@example.com, TODO"}]
+    messages = [
+        {"role": "user", "content": "Reset?"},
+        {"role": "assistant", "content": "Email me at a@example.com, TODO"},
+    ]
     token = page.evaluate("document.body.getAttribute('hx-headers')")
     response = page.request.post(
         "/projects/support/checks/live/",

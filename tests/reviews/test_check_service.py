@@ -238,6 +238,7 @@ def test_recheck_job_recomputes_results_after_a_config_change(
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.progress == job.total == 1
     assert outcomes(item)["toxicity"] == "warn"
+    assert "pii" not in outcomes(item)  # switched off: its old warning no longer shows
     assert job.result == {"warn": 1}
     assert CheckResult.objects.filter(revision=item.current_revision, name="toxicity").count() == 1
 

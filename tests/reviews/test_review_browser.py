@@ -114,3 +114,58 @@ def test_admin_adds_a_stage_on_the_policy_page(new_page, project, alice, rita) -
     shot(page, "review-05-policy")
     assert [s["name"] for s in selectors.review_stages(project)] == ["Review", "Expert review"]
     assert selectors.review_stages(project)[1]["reviewers"] == ["rita"]
+
+
+def test_reviewer_picks_the_best_of_two_answers_in_a_correct_task(
+    new_page, project, anna, rita
+) -> None:
+    from annotation.models import Revision, RevisionKind
+    from projects import services as project_services
+    from projects.models import Role
+    from reviews import services
+    from tests.conftest import _user
+
+    _user("bea")
+    project_services.set_member(project=project, username="bea", role=Role.ANNOTATOR)
+    project.task_type = "correct"
+    project.overlap = 2
+    project.save(update_fields=["task_type", "overlap"])
+    draft = "Go to settings and press reset."
+    item = make_item(
+        project,
+        "How do I reset my password?",
+        draft=draft,
+        answer="Go to Settings, choose Security and press Reset password.",
+        author=anna,
+        state=State.SUBMITTED,
+    )
+    bea_revision = Revision.objects.create(
+        item=item,
+        messages=[
+            *item.source,
+            {"role": "assistant", "content": "Go to settings and press reset now."},
+        ],
+        kind=RevisionKind.SUBMISSION,
+        author=project.memberships.get(user__username="bea").user,
+    )
+    services.enter_review(item)
+
+    page = new_page(rita)
+    page.goto(f"/projects/{project.slug}/review/")
+    page.click("#stage-0 button:has-text('Start reviewing')")
+    page.wait_for_url(f"**/review/items/{item.pk}/")
+    assert "2 answers: pick the best" in page.inner_text("#candidates")
+    assert "Security" in page.inner_text("#candidates .candidate >> nth=0 >> ins")
+    # Picking the second answer puts its text in the editor.
+    page.click(f"input[name=picked_revision][value='{bea_revision.pk}']")
+    page.click("#edit-panel summary")
+    assert page.input_value("#answer-edit") == "Go to settings and press reset now."
+    shot(page, "review-06-overlap-pick")
+    page.fill("#answer-edit", "Go to Settings and press Reset password.")
+    page.click("#btn-edit")
+    page.wait_for_url(f"**/projects/{project.slug}/review/")
+    item.refresh_from_db()
+    assert item.state == State.APPROVED
+    review = Review.objects.get(item=item)
+    assert review.revision_id == bea_revision.pk and review.decision == "edit"
+    assert len(review.alternatives) == 1
