@@ -169,9 +169,14 @@ CELERY_IMPORTS = [
     "annotation.tasks",
     "reviews.tasks",
 ]
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
-# Re-enqueue checks for items stuck in "submitted" (their task was lost with the broker).
-CELERY_BEAT_SCHEDULE["reviews-sweep-stuck-submissions"] = {"task": "reviews.sweep_stuck_submissions", "schedule": 60.0}
+# Periodic sweepers (celery beat): work whose message was lost with the broker or a killed
+# worker is picked up again within a minute.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Re-enqueue checks for items stuck in "submitted".
+    "reviews-sweep-stuck-submissions": {"task": "reviews.sweep_stuck_submissions", "schedule": 60.0},
+    # Take over exports whose worker died mid-build.
+    "exports-resume-stalled": {"task": "exports.resume_stalled", "schedule": 60.0},
+}
 
 if REDIS_URL:
     CACHES = {

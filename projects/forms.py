@@ -26,6 +26,8 @@ class ProjectForm(forms.ModelForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["slug"].required = False
+        for name in ("lease_minutes", "max_leases", "gold_rate"):
+            self.fields[name].required = False
         overlap = self.fields["overlap"]
         overlap.validators.append(MinValueValidator(1))
         overlap.validators.append(MaxValueValidator(10))

@@ -38,6 +38,8 @@ WRONG_FORMAT = (
 )
 NOT_CSV = "You chose CSV / TSV but this file is JSON; choose its format or let it be detected."
 NOT_JSON_FILE = "You chose {chosen} but this file is not JSON (it looks like CSV or plain text)."
+UNREADABLE_LIMIT = 1000
+UNREADABLE = "The first {n:,} rows of this file are all unreadable; is it the right file?"
 NO_MESSAGES = "The conversation has no messages."
 EMPTY_MESSAGE = "Message {n} ({role}) is empty."
 NO_USER_TURN = "The conversation has no user message, so there is no prompt to answer."
@@ -117,6 +119,8 @@ def plan_file(
     first: list[tuple[int, dict[str, Any] | RowError]] = []
     for line, record in records:
         first.append((line, record))
+        if len(first) > UNREADABLE_LIMIT:
+            raise FileProblem(UNREADABLE.format(n=UNREADABLE_LIMIT))
         if isinstance(record, dict):
             guessed = formats.guess_format(record)
             if chosen == "auto":

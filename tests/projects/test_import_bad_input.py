@@ -297,3 +297,9 @@ def test_csv_formula_like_cells_stay_literal_text(project, alice, write_file):
     assert items[0].tags == ["a", "b"]
     assert items[1].source[0]["content"] == "-2 degrees?"
     assert items[1].reference == "@everyone hello"
+
+
+def test_a_file_of_nothing_but_broken_lines_stops_early(project, alice, write_file):
+    job = run(project, alice, write_file("junk.jsonl", "{oops\n" * 5000))
+    assert_nothing_written(job)
+    assert job.message == pipeline.UNREADABLE.format(n=1000)
