@@ -163,11 +163,11 @@ def run(args: argparse.Namespace) -> None:
     )
     print(
         "next   p50/p95/p99 ms: "
-        f"{pct(next_times, .5):.1f} / {pct(next_times, .95):.1f} / {pct(next_times, .99):.1f}"
+        f"{pct(next_times, 0.5):.1f} / {pct(next_times, 0.95):.1f} / {pct(next_times, 0.99):.1f}"
     )
     print(
         "decide p50/p95/p99 ms: "
-        f"{pct(decide_times, .5):.1f} / {pct(decide_times, .95):.1f} / {pct(decide_times, .99):.1f}"
+        f"{pct(decide_times, 0.5):.1f} / {pct(decide_times, 0.95):.1f} / {pct(decide_times, 0.99):.1f}"
     )
     print(
         f"stage visits completed={completed} items approved={approved} approve moves={moves} "
