@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status
@@ -15,7 +16,7 @@ from rest_framework.views import APIView
 
 from projects import services
 from projects.access import project_access, visible_projects
-from projects.models import Guideline, Membership, Role
+from projects.models import Guideline, Membership, Project, Role
 from projects.selectors import project_stats
 from projects.serializers import (
     GuidelineInputSerializer,
@@ -26,6 +27,9 @@ from projects.serializers import (
     ProjectSerializer,
     UserInputSerializer,
 )
+from reviews.checks import project_checks, update_checks
+from reviews.selectors import review_stages
+from reviews.services import set_review_stages
 
 User = get_user_model()
 
@@ -90,21 +94,36 @@ class ProjectListView(APIView):
         return Response(ProjectSerializer(project, context=context).data, status=201)
 
 
+def _project_detail(project: Project, role: str | None) -> dict[str, Any]:
+    """A project with its review policy and its check configuration."""
+    data = dict(ProjectSerializer(project, context={"roles": {project.pk: role}}).data)
+    data["review_stages"] = review_stages(project)
+    data["checks"] = {
+        c.name: {"enabled": c.enabled, "severity": c.severity, "options": c.options}
+        for c in project_checks(project)
+    }
+    return data
+
+
 class ProjectDetailView(APIView):
     @extend_schema(responses=ProjectSerializer)
     def get(self, request: Request, project_id: int) -> Response:
         access = project_access(request.user, project_id)
-        context = {"roles": {access.project.pk: access.role}}
-        return Response(ProjectSerializer(access.project, context=context).data)
+        return Response(_project_detail(access.project, access.role))
 
     @extend_schema(request=ProjectInputSerializer, responses=ProjectSerializer)
     def patch(self, request: Request, project_id: int) -> Response:
+        """Change fields, ``review_stages`` and ``checks`` together: all or nothing."""
         access = project_access(request.user, project_id, Role.ADMIN)
         data = ProjectInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        project = services.update_project(project=access.project, **data.validated_data)
-        context = {"roles": {project.pk: access.role}}
-        return Response(ProjectSerializer(project, context=context).data)
+        with transaction.atomic():
+            project = services.update_project(project=access.project, **data.validated_data)
+            if "review_stages" in request.data:
+                set_review_stages(project=project, stages=request.data["review_stages"])
+            if "checks" in request.data:
+                update_checks(project=project, changes=request.data["checks"])
+        return Response(_project_detail(project, access.role))
 
 
 class StatsView(APIView):

@@ -76,11 +76,15 @@ def _validate_project_fields(fields: dict[str, Any], *, instance: Project | None
             raise ValidationError({"slug": SLUG_TAKEN})
 
 
-def _create_default_review_policy(project: Project) -> None:
-    # Imported here: review services import annotation services, which import this module.
+def _set_up_defaults(project: Project) -> None:
+    """A new project starts with one review stage and every check that needs no
+    configuration switched on."""
+    # Imported here: the review app imports annotation services, which import this module.
+    from reviews.checks import create_default_configs
     from reviews.services import create_default_policy
 
     create_default_policy(project)
+    create_default_configs(project=project)
 
 
 def create_project(*, creator: AuthUser, name: str, **fields: Any) -> Project:
@@ -93,8 +97,7 @@ def create_project(*, creator: AuthUser, name: str, **fields: Any) -> Project:
         with transaction.atomic():
             project = Project.objects.create(created_by=creator, **fields)
             Membership.objects.create(project=project, user=creator, role=Role.ADMIN)
-            _create_default_review_policy(project)
-            __import__("reviews.checks").checks.create_default_configs(project=project)
+            _set_up_defaults(project)
     except IntegrityError:
         raise ValidationError({"slug": SLUG_TAKEN}) from None
     return project

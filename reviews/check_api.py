@@ -50,12 +50,6 @@ class ProjectChecksView(APIView):
         data: Any = request.data
         if isinstance(data, dict) and isinstance(data.get("checks"), list | dict):
             data = data["checks"]
-        if isinstance(data, list):
-            data = {
-                str(entry.get("name")): {k: v for k, v in entry.items() if k != "name"}
-                for entry in data
-                if isinstance(entry, dict)
-            }
         updated = checks.update_checks(project=access.project, changes=data)
         return Response([c.as_dict() for c in updated])
 

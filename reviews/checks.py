@@ -225,8 +225,15 @@ def _clean_change(current: ConfiguredCheck, change: Any) -> ConfiguredCheck:
 
 
 def update_checks(*, project: Project, changes: Any) -> list[ConfiguredCheck]:
-    """Apply ``{name: {enabled?, severity?, options?}}`` to the project's checks. All or
-    nothing: one bad value and nothing is saved."""
+    """Apply ``{name: {enabled?, severity?, options?}}`` (or a list of such objects with
+    a ``name``) to the project's checks. All or nothing: one bad value and nothing is
+    saved."""
+    if isinstance(changes, list):
+        changes = {
+            str(entry.get("name")): {k: v for k, v in entry.items() if k != "name"}
+            for entry in changes
+            if isinstance(entry, Mapping)
+        }
     if not isinstance(changes, Mapping) or not changes:
         raise ValidationError(BAD_CHANGES)
     current = {c.name: c for c in project_checks(project)}

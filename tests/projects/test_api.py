@@ -189,3 +189,47 @@ def test_project_count_unchanged_after_duplicate_slug(api, alice, project) -> No
     )
     assert response.status_code == 400
     assert Project.objects.count() == before
+
+
+def test_project_carries_review_stages_and_checks(api, alice, project) -> None:
+    url = f"/api/v1/projects/{project.pk}/"
+    body = api(alice).get(url).json()
+    assert body["review_stages"][0]["name"] == "Review"
+    assert body["review_stages"][0]["sample_rate"] == 1.0
+    assert body["checks"]["format"]["enabled"] is True
+    assert body["checks"]["required_prefix"]["enabled"] is False
+    stages = [
+        {"name": "Peer review", "sample_rate": 1.0, "min_approvals": 1},
+        {"name": "Expert review", "sample_rate": 0.2, "min_approvals": 2},
+    ]
+    changed = api(alice).patch(
+        url,
+        {
+            "review_stages": stages,
+            "checks": {"required_prefix": {"enabled": True, "options": {"prefix": "Support:"}}},
+        },
+        format="json",
+    )
+    assert changed.status_code == 200, changed.json()
+    body = changed.json()
+    assert [s["name"] for s in body["review_stages"]] == ["Peer review", "Expert review"]
+    assert body["review_stages"][1]["min_approvals"] == 2
+    assert body["checks"]["required_prefix"]["options"]["prefix"] == "Support:"
+
+
+def test_a_bad_part_of_a_project_patch_changes_nothing(api, alice, project) -> None:
+    url = f"/api/v1/projects/{project.pk}/"
+    response = api(alice).patch(
+        url,
+        {
+            "name": "Renamed",
+            "review_stages": [{"name": "Peer review", "sample_rate": 1.0, "min_approvals": 1}],
+            "checks": {"no_such_check": {"enabled": True}},
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "no_such_check" in response.json()["detail"]
+    body = api(alice).get(url).json()
+    assert body["name"] == "Support answers"
+    assert [s["name"] for s in body["review_stages"]] == ["Review"]
