@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from celery import shared_task
-
-from config.celery import app
 
 
 @shared_task(name="annotation.sweep_expired_leases")
@@ -15,9 +11,3 @@ def sweep_expired_leases() -> int:
     from annotation.services import expire_leases
 
     return expire_leases()
-
-
-@app.on_after_configure.connect
-def _schedule(sender: Any, **kwargs: Any) -> None:
-    # Every minute: a lease ends at most a minute after its time.
-    sender.add_periodic_task(60.0, sweep_expired_leases.s(), name="sweep expired leases")

@@ -172,6 +172,8 @@ CELERY_IMPORTS = [
 # Periodic sweepers (celery beat): work whose message was lost with the broker or a killed
 # worker is picked up again within a minute.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Return items whose lease ran out to their queue: a lease ends at most a minute late.
+    "annotation-sweep-expired-leases": {"task": "annotation.sweep_expired_leases", "schedule": 60.0},
     # Re-enqueue checks for items stuck in "submitted".
     "reviews-sweep-stuck-submissions": {"task": "reviews.sweep_stuck_submissions", "schedule": 60.0},
     # Take over exports whose worker died mid-build.
