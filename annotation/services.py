@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import timedelta
 from typing import Any
@@ -229,7 +228,8 @@ def _queue_filter(queue: Queue) -> Q:
     if queue.tags:
         any_tag = Q()
         for tag in queue.tags:
-            any_tag |= Q(tags__icontains=json.dumps(str(tag)))
+            # The lookup JSON-encodes the tag, so it matches a whole quoted list element.
+            any_tag |= Q(tags__icontains=str(tag))
         condition &= any_tag
     if queue.import_job_id:
         condition &= Q(import_job_id=queue.import_job_id)
@@ -287,6 +287,20 @@ def save_queue(
                     state__in=[State.QUEUED, State.IN_PROGRESS],
                 ).update(queue=queue)
     return queue
+
+
+def route_imported_items(*, project: Project, import_job_id: int) -> int:
+    """Put the items of a finished import into the named queues whose filters match
+    them, highest-priority queue first; the rest stay in the default queue."""
+    routed = 0
+    queues = Queue.objects.filter(project=project, is_default=False).order_by("-priority", "id")
+    for queue in queues:
+        condition = _queue_filter(queue)
+        if condition:
+            routed += Item.objects.filter(
+                condition, project=project, import_job_id=import_job_id, queue__isnull=True
+            ).update(queue=queue)
+    return routed
 
 
 def delete_queue(*, queue: Queue) -> None:

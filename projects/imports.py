@@ -35,6 +35,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from annotation.models import Item
+from annotation.services import route_imported_items
 from annotation.states import State
 from config.enqueue import enqueue
 from projects.importers import formats
@@ -322,6 +323,8 @@ def run_import(*, job_id: int) -> None:
     try:
         with _local_path(job) as path, Source(path, Limits.from_settings()) as source:
             run.execute(source)
+        if ImportJob.objects.filter(pk=job_id, status=JobStatus.SUCCEEDED).exists():
+            route_imported_items(project=job.project, import_job_id=job_id)
     except FileProblem as exc:
         run.fail(exc.message, errors=[{"line": exc.line, "field": "", "message": exc.message}])
     except _Cancelled:
@@ -563,6 +566,11 @@ def _short(value: str) -> int:
     return int.from_bytes(digest, "big")
 
 
+def _as_text(value: Any) -> Any:
+    """JSON goes into the database as text: SQLite's JSON functions refuse blobs."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _json(value: Any) -> bytes:
     return orjson.dumps(value)
 
@@ -696,7 +704,9 @@ class _Writer:
                     return
                 rows = [
                     [
-                        (value if slot < 0 else (row[slot] if slot != 2 else row[slot] or ""))
+                        _as_text(
+                            value if slot < 0 else (row[slot] if slot != 2 else row[slot] or "")
+                        )
                         for slot, value in self.prepared
                     ]
                     for row in batch

@@ -349,3 +349,19 @@ def test_item_detail_and_draft_and_submit_run_fixed_queries(
             format="json",
         )
         assert r.status_code == 200
+
+
+def test_imported_items_land_in_the_queue_whose_filter_matches(project, alice, tmp_path) -> None:
+    from annotation.services import save_queue
+    from projects.imports import import_file
+
+    save_queue(project=project, name="Medical", priority=5, tags=["medical"])
+    path = tmp_path / "rows.jsonl"
+    path.write_text(
+        '{"prompt": "Is ibuprofen safe with coffee?", "tags": ["medical"]}\n'
+        '{"prompt": "How do I bake bread?", "tags": ["cooking"]}\n'
+    )
+    job = import_file(project=project, path=path, user=alice)
+    assert job.status == "succeeded", job.message
+    queues = {i.source[0]["content"]: (i.queue.name if i.queue else None) for i in Item.objects.filter(project=project)}
+    assert queues == {"Is ibuprofen safe with coffee?": "Medical", "How do I bake bread?": None}
