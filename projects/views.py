@@ -21,6 +21,7 @@ from projects.access import project_access, visible_projects
 from projects.forms import GuidelineForm, MemberForm, ProjectForm, UserForm
 from projects.models import Guideline, Membership, Role
 from projects.selectors import project_stats
+from reviews.selectors import gold_scores
 
 User = get_user_model()
 
@@ -133,7 +134,10 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
                 form = MemberForm()
         else:
             status = 400
-    rows = Membership.objects.filter(project=access.project).select_related("user")
+    rows = list(Membership.objects.filter(project=access.project).select_related("user"))
+    gold = {g["user_id"]: g for g in gold_scores(access.project)}
+    for row in rows:
+        row.gold = gold.get(row.user_id)  # type: ignore[attr-defined]
     context = {"project": access.project, "access": access, "form": form, "members": rows}
     return render(
         request, _section(request, "projects/members.html", "members"), context, status=status

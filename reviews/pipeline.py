@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 
-from annotation.models import Item, Revision
+from annotation.models import Item, Revision, RevisionKind
 from annotation.services import transition
 from annotation.states import State
 from config.enqueue import enqueue
 
 
 def revision_submitted(revision: Revision, *, actor: User | None) -> None:
+    """A new submission or reviewer edit: check it, and score it if it answers a gold item."""
+    from reviews.services import score_gold
     from reviews.tasks import run_checks
 
+    if revision.kind == RevisionKind.SUBMISSION and revision.item.is_gold:
+        score_gold(revision.item)
     enqueue(run_checks, revision.pk)
 
 

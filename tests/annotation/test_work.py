@@ -13,6 +13,7 @@ from annotation.services import transition
 from annotation.states import State
 from annotation.tasks import sweep_expired_leases
 from projects import services as project_services
+from reviews.models import GoldScore
 from tests.conftest import api_for
 from tests.factories import make_item
 
@@ -267,6 +268,9 @@ def test_gold_items_are_served_at_the_gold_rate_without_saying_so(project, anna,
     assert lease["id"] == gold.pk and "is_gold" not in lease and "reference" not in lease
     services.submit(item=gold, user=anna, messages=answer(gold), base_revision=None)
     assert claim(project, rita).item == gold  # every annotator meets it
+    # The answer was scored against the reference as it was submitted.
+    score = GoldScore.objects.get(item=gold, annotator=anna)
+    assert 0 <= score.similarity < 1
 
 
 def test_queues_route_items_and_serve_their_assignees_by_priority(

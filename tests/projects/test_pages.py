@@ -163,3 +163,22 @@ def test_project_list_query_count_does_not_grow(
     # session, user, projects with item counts, memberships
     with django_assert_max_num_queries(4):
         assert client.get("/projects/").status_code == 200
+
+
+def test_people_page_shows_gold_scores_per_annotator(client, alice, anna, project) -> None:
+    from annotation.services import claim_next, submit
+    from tests.factories import make_item
+
+    gold = make_item(project, "What is 2 + 2?", is_gold=True, reference="2 + 2 is 4.")
+    project.gold_rate = 1.0
+    project.save(update_fields=["gold_rate"])
+    assert claim_next(project=project, user=anna).item == gold
+    submit(
+        item=gold,
+        user=anna,
+        messages=[*gold.source, {"role": "assistant", "content": "2 + 2 is 4."}],
+        base_revision=None,
+    )
+    client.force_login(alice)
+    html = client.get("/projects/support/members/").content.decode()
+    assert "similarity 1.00" in html
