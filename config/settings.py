@@ -173,9 +173,15 @@ CELERY_IMPORTS = [
 # worker is picked up again within a minute.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Return items whose lease ran out to their queue: a lease ends at most a minute late.
-    "annotation-sweep-expired-leases": {"task": "annotation.sweep_expired_leases", "schedule": 60.0},
+    "annotation-sweep-expired-leases": {
+        "task": "annotation.sweep_expired_leases",
+        "schedule": 60.0,
+    },
     # Re-enqueue checks for items stuck in "submitted".
-    "reviews-sweep-stuck-submissions": {"task": "reviews.sweep_stuck_submissions", "schedule": 60.0},
+    "reviews-sweep-stuck-submissions": {
+        "task": "reviews.sweep_stuck_submissions",
+        "schedule": 60.0,
+    },
     # Take over exports whose worker died mid-build.
     "exports-resume-stalled": {"task": "exports.resume_stalled", "schedule": 60.0},
 }

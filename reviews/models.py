@@ -273,7 +273,10 @@ class DuplicateEntry(models.Model):
     text and its MinHash signature. One row per item, replaced when the item changes."""
 
     item = models.OneToOneField(
-        Item, on_delete=models.CASCADE, primary_key=True, related_name="duplicate_entry",
+        Item,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="duplicate_entry",
         db_constraint=False,
     )
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
@@ -294,7 +297,9 @@ class DuplicateBand(models.Model):
     near-duplicate candidates; the (project, key) index makes a lookup a few probes."""
 
     id = models.BigAutoField(primary_key=True)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     key = models.BigIntegerField()
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_constraint=False)
 

@@ -367,5 +367,8 @@ def test_imported_items_land_in_the_queue_whose_filter_matches(project, alice, t
     )
     job = import_file(project=project, path=path, user=alice)
     assert job.status == "succeeded", job.message
-    queues = {i.source[0]["content"]: (i.queue.name if i.queue else None) for i in Item.objects.filter(project=project)}
+    queues = {
+        i.source[0]["content"]: (i.queue.name if i.queue else None)
+        for i in Item.objects.filter(project=project)
+    }
     assert queues == {"Is ibuprofen safe with coffee?": "Medical", "How do I bake bread?": None}

@@ -172,7 +172,8 @@ def test_people_page_shows_gold_scores_per_annotator(client, alice, anna, projec
     gold = make_item(project, "What is 2 + 2?", is_gold=True, reference="2 + 2 is 4.")
     project.gold_rate = 1.0
     project.save(update_fields=["gold_rate"])
-    assert claim_next(project=project, user=anna).item == gold
+    lease = claim_next(project=project, user=anna)
+    assert lease is not None and lease.item == gold
     submit(
         item=gold,
         user=anna,
