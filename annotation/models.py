@@ -27,7 +27,7 @@ class Item(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
     priority = models.IntegerField(default=0)
-    prompt_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    prompt_hash = models.CharField(max_length=64, blank=True)
     import_job = models.ForeignKey(
         ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
     )

@@ -109,3 +109,16 @@ def test_a_real_worker_runs_a_task_end_to_end() -> None:
 
         wait_for(done, timeout=60, interval=0)
         assert "hello from the test" in lines[-1]
+
+
+def test_models_and_migrations_agree() -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTEST_VERSION",)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env={**clean, "DEBUG": "1", "DATABASE_URL": "sqlite:///:memory:"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
