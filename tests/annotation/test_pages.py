@@ -162,3 +162,14 @@ def test_the_editor_renews_its_lease(client, project, anna) -> None:
     assert r.status_code == 200
     a.refresh_from_db()
     assert a.expires_at > a.leased_at
+
+
+def test_prompts_drafts_and_feedback_are_escaped_in_the_editor(client, project, anna) -> None:
+    attack = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+    item = make_item(project, attack, draft=attack)
+    lease = services.claim_next(project=project, user=anna)
+    assert lease is not None and lease.item == item
+    client.force_login(anna)
+    html = client.get(f"/items/{item.pk}/").content.decode()
+    assert "<script>alert('x')" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(" in html
