@@ -50,8 +50,16 @@ def item_feedback(item: Item) -> tuple[list[Any], list[Any]]:
 
     if item.current_revision_id is None:
         return [], []  # nothing submitted yet: nothing reviewed or checked either
+    from reviews.models import ReasonCode
+
     reviews = list(Review.objects.filter(item=item).select_related("reviewer").order_by("id"))
     checks = list(CheckResult.objects.filter(revision_id=item.current_revision_id).order_by("name"))
+    if any(r.reasons for r in reviews):
+        labels = dict(
+            ReasonCode.objects.filter(project_id=item.project_id).values_list("code", "label")
+        )
+        for r in reviews:
+            r.reason_labels = [labels.get(code, code) for code in r.reasons]  # type: ignore[attr-defined]
     return reviews, checks
 
 
