@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from annotation.models import Item
 from config.celery import app as celery_app
@@ -58,8 +59,9 @@ def test_upload_watch_progress_open_report_and_rerun(new_page, alice, project, t
         page = new_page(alice)
         page.goto("/projects/support/")
         page.click("nav.tabs >> text=Import")
+        page.wait_for_load_state("load")  # the drop zone's script is ready
         page.set_input_files("#id_file", str(upload))
-        assert "support-questions.jsonl" in page.inner_text("#dz-name")
+        expect(page.locator("#dz-name")).to_contain_text("support-questions.jsonl")
         shot(page, "import-01-file-chosen")
         page.click("button:has-text('Upload and import')")
         page.wait_for_selector("#job")
