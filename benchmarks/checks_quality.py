@@ -361,6 +361,8 @@ def main() -> None:
             for n in bad:
                 false_by_check[n] = false_by_check.get(n, 0) + 1
                 examples.setdefault(n, _answer(messages)[-160:])
+            if "--show-false" in sys.argv:
+                print(f"FALSE {bad}: {_answer(messages)!r}"[:1500])
 
     recall: dict[str, tuple[int, int]] = {}
     total_defects = 0

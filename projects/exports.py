@@ -25,6 +25,7 @@ import queue
 import sys
 import tempfile
 import threading
+import time
 import zipfile
 from array import array
 from collections.abc import Iterator
@@ -54,10 +55,17 @@ from projects.exporters.formats import (
     RenderOptions,
     answer_text,
     dumps,
+    escape_line_separators,
     lengths,
     metadata,
 )
-from projects.exporters.split import TRAIN, VALIDATION, Deduplicator, in_validation, split_key
+from projects.exporters.split import (
+    TRAIN,
+    VALIDATION,
+    Deduplicator,
+    split_key,
+    validation_picker,
+)
 from projects.models import ExportJob, Guideline, JobStatus, Membership, Project
 from reviews.models import CheckResult, Decision, Review
 
@@ -398,13 +406,14 @@ class _Out:
     sha: Any
     rows: int = 0
 
-    def write(self, lines: list[str]) -> None:
+    def write(self, lines: list[bytes]) -> None:
         if not lines:
             return
-        data = ("\n".join(lines) + "\n").encode()
+        self.rows += len(lines)
+        lines.append(b"")  # the last line's newline
+        data = escape_line_separators(b"\n".join(lines))
         self.handle.write(data)
         self.sha.update(data)
-        self.rows += len(lines)
 
 
 def _any(column: str, ids: list[int]) -> tuple[str, list[Any]]:
@@ -488,6 +497,9 @@ def _records(
     review = Review._meta.db_table
     check = CheckResult._meta.db_table
     want_alternatives = job.format == PREFERENCE
+    # Columns a format or option does not use are not sent (NULL) nor parsed.
+    draft = "i.model_draft" if want_alternatives else "NULL"
+    described = "i.tags, i.metadata" if job.options["include_metadata"] else "NULL, NULL"
     authors: set[int] = set()
     reviewers: set[int] = set()
     versions: set[int] = set()
@@ -496,8 +508,8 @@ def _records(
         chunk = ids[start : start + CHUNK].tolist()
         where, params = _any("r.id", chunk)
         rows = _query(
-            f"SELECT r.id, r.item_id, r.messages, g.version, i.external_id, i.model_draft, "  # noqa: S608
-            f"i.tags, i.metadata, i.project_id FROM {revision} r "
+            f"SELECT r.id, r.item_id, r.messages, g.version, i.external_id, {draft}, "  # noqa: S608
+            f"{described}, i.project_id FROM {revision} r "
             f"JOIN {item} i ON i.id = r.item_id "
             f"LEFT JOIN {guideline} g ON g.id = r.guideline_id WHERE {where}",
             params,
@@ -616,9 +628,15 @@ def _build(job: ExportJob) -> None:
             else {TRAIN: out(f"{slug}-{job.format}.jsonl")}
         )
         revision_ids = {key: array("q") for key in outs}
+        pick = (
+            validation_picker(fraction=split["validation"], seed=split["seed"]) if split else None
+        )
+        with_metadata = options["include_metadata"]
+        add_lengths = length_stats.add
         done = 0
+        next_beat = 0.0
         for records in _prefetched(_records(job, ids, stats)):
-            lines: dict[str, list[str]] = {key: [] for key in outs}
+            lines: dict[str, list[bytes]] = {key: [] for key in outs}
             for record in records:
                 if record is None:
                     skipped += 1
@@ -628,27 +646,28 @@ def _build(job: ExportJob) -> None:
                     skipped += 1
                     continue
                 side = TRAIN
-                if split and in_validation(
-                    split_key(item_id=record.item_id, external_id=record.external_id),
-                    fraction=split["validation"],
-                    seed=split["seed"],
+                if pick is not None and pick(
+                    split_key(item_id=record.item_id, external_id=record.external_id)
                 ):
                     side = VALIDATION
                 for row in rows:
                     line = dumps(row)
                     if dedup is not None and dedup.seen(line):
                         continue
-                    if options["include_metadata"]:
+                    if with_metadata:
                         row["metadata"] = metadata(record)
                         line = dumps(row)
                     lines[side].append(line)
                     revision_ids[side].append(record.revision_id)
-                    length_stats.add(*lengths(record))
+                    add_lengths(*lengths(record))
             for key, value in lines.items():
                 outs[key].write(value)
             done += len(records)
-            if not _alive(job, progress=done):
-                return
+            # Progress (and the heartbeat that shows the job is alive) at most twice a second.
+            if time.monotonic() >= next_beat:
+                if not _alive(job, progress=done):
+                    return
+                next_beat = time.monotonic() + 0.5
         stats["lengths"] = length_stats.summary()
         for o in outs.values():
             o.handle.flush()
@@ -703,6 +722,9 @@ def _zip(path: str, members: list[str]) -> None:
         for member in members:
             info = zipfile.ZipInfo(os.path.basename(member), date_time=ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
+            # Level 1 deflates varied text about five times faster than the default level,
+            # for files about an eighth larger. (``compress_level`` from Python 3.13 on.)
+            info._compresslevel = 1  # type: ignore[attr-defined]
             info.external_attr = 0o644 << 16
             info.create_system = 3
             with open(member, "rb") as src, archive.open(info, "w") as dst:

@@ -57,19 +57,25 @@ class RenderOptions:
     stop: str = ""
 
 
-def dumps(row: dict[str, Any]) -> str:
-    """One JSONL line (without its ``\\n``): compact UTF-8 JSON, keys in the writer's order.
+_LS, _PS = "\u2028".encode(), "\u2029".encode()
 
-    U+2028 and U+2029 are escaped: they are valid inside JSON strings, but many line
-    readers (Python's ``str.splitlines`` among them) treat them as line ends.
-    """
+
+def dumps(row: dict[str, Any]) -> bytes:
+    """One JSONL line (without its ``\\n``): compact UTF-8 JSON, keys in the writer's order.
+    Pass what is written through :func:`escape_line_separators`."""
     try:
-        text = orjson.dumps(row).decode()
-    except TypeError:  # text orjson refuses (a lone surrogate): the same shape, slower
-        text = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
-    if "\u2028" in text or "\u2029" in text:
-        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return text
+        return orjson.dumps(row)
+    except TypeError:  # a lone surrogate, which UTF-8 cannot hold: written as an escape
+        return json.dumps(row, separators=(",", ":")).encode()
+
+
+def escape_line_separators(data: bytes) -> bytes:
+    """U+2028 and U+2029 as JSON escapes: they are valid inside JSON strings, but many line
+    readers (Python's ``str.splitlines`` among them) treat them as line ends. One pass over
+    a block of lines is much cheaper than one per line."""
+    if _LS in data or _PS in data:
+        data = data.replace(_LS, b"\\u2028").replace(_PS, b"\\u2029")
+    return data
 
 
 def conversation(record: Record, options: RenderOptions) -> list[Message]:

@@ -108,6 +108,11 @@ def check_language(
     code, confidence, mine = detect(text, expected)
     if code is None or code == expected:
         return Verdict.ok(f"The answer is in {language_name(expected)}.", detected=code)
+    if not _running_words_agree(text, expected, code):
+        return Verdict.ok(
+            f"The answer is mostly names; the rest reads as {language_name(expected)}.",
+            detected=code,
+        )
     if confidence < float(options["min_confidence"]) or mine > 1 - float(options["min_confidence"]):
         return Verdict.ok(
             f"The answer may not be in {language_name(expected)}, but the detector is unsure.",
@@ -120,6 +125,17 @@ def check_language(
         expected=expected,
         confidence=round(confidence, 2),
     )
+
+
+def _running_words_agree(text: str, expected: str, code: str) -> bool:
+    """Whether the words that are not names (not capitalized) say ``code`` too. A list of
+    Italian dishes in an English answer is English; a French answer is French without
+    its capitalized words too."""
+    words = [w for w in WORDS.findall(text) if not w[0].isupper()]
+    if len(words) < 8 or sum(map(len, words)) < MIN_CHARS // 2:
+        return False
+    again, _, _ = detect(" ".join(words), expected)
+    return again == code
 
 
 def _prose(line: str) -> bool:

@@ -75,6 +75,9 @@ ASSIGNMENT_HINTS = ("key", "secret", "token", "passw")
 # Any stretch that could be a card, phone number or IPv4 address: one cheap pass.
 NUMBERISH = re.compile(r"[+(]?\d[\d .()/-]{5,}\d")
 IBAN_START = re.compile(r"[A-Z]{2}\d{2}")
+# A decimal number ("0.0072973525693", "3.14159265") is a measurement, not a phone or
+# card number.
+DECIMAL = re.compile(r"\d+\.\d+")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -129,7 +132,8 @@ def _numbers(
     left = max(0, stretch.start() - 2)
     window = text[left : stretch.end() + 2]
     digits = sum(c.isdigit() for c in stretch.group(0))
-    if "card" in kinds and digits >= 13:
+    decimal = DECIMAL.fullmatch(stretch.group(0)) is not None
+    if "card" in kinds and digits >= 13 and not decimal:
         for m in CARD.finditer(window):
             number = re.sub(r"\D", "", m.group(0))
             if 13 <= len(number) <= 19 and luhn_ok(number) and len(set(number)) > 1:
@@ -142,7 +146,7 @@ def _numbers(
                 continue  # "version 1.2.3.4" is a version number
             if _ip_is_personal(m.group(0), include_private):
                 add("ip", start, left + m.end())
-    if "phone" in kinds and 7 <= digits <= 15:
+    if "phone" in kinds and 7 <= digits <= 15 and not decimal:
         import phonenumbers  # thorough but slow: only on stretches that could be a number
 
         region = str(options.get("region") or "US").upper()

@@ -180,6 +180,8 @@ def test_pii_true_positives(text: str, kind: str) -> None:
         "Use the email field on the form.",
         "Call 911 in an emergency.",
         "The recipe needs 250 grams of flour and 2 eggs.",
+        # A long decimal passes Luhn by chance and parses as a number: it is a measurement.
+        "The fine-structure constant is 0.0072973525693, or about 1/137.",
     ],
 )
 def test_pii_false_positives(text: str) -> None:
@@ -228,6 +230,28 @@ def test_language_matches_the_project() -> None:
     assert not run(
         "language", pair("85 degrees Fahrenheit is equal to 29.44 degrees Celsius.")
     ).failed
+
+
+def test_language_is_not_fooled_by_lists_of_foreign_names() -> None:
+    dishes = (
+        "- Ragu alla Bolognese\n- Risotto alla Milanese\n- Spaghetti alla Carbonara\n"
+        "- Pizza Napoletana\n- Arancini\n- Bistecca alla Fiorentina\n- Polenta\n- Ossobuco\n"
+        "- Tiramisu\n- Lasagne alla Bolognese\n- Gelato"
+    )
+    sights = (
+        "- Tour the Palace of Versailles\n- Stroll through the Jardin des Tuileries\n"
+        "- Visit the Arc de Triomphe\n- Explore the Montmartre district\n"
+        "- Visit Sacré-Cœur Basilica\n- Walk along the Canal Saint-Martin"
+    )
+    for text in (dishes, sights):
+        verdict = run("language", pair(text))
+        assert not verdict.failed, verdict.message
+    italian = (
+        "Per preparare il ragù alla bolognese serve molta pazienza: la carne deve cuocere a "
+        "fuoco lento per almeno tre ore, mescolando di tanto in tanto e aggiungendo brodo."
+    )
+    assert run("language", pair(italian)).details["detected"] == "it"
+    assert run("language", pair(italian)).failed
 
 
 # --- rubber stamp and project rules -----------------------------------------------------
