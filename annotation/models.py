@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from annotation.states import State
 from projects.models import Guideline, ImportJob, Project
+
+
+class HashIndexOnPostgres(models.Index):
+    """A hash index on PostgreSQL, a plain index elsewhere (SQLite has no hash indexes)."""
+
+    def create_sql(self, model: Any, schema_editor: Any, using: str = "", **kwargs: Any) -> Any:
+        if schema_editor.connection.vendor == "postgresql":
+            using = " USING hash"
+        return super().create_sql(model, schema_editor, using=using, **kwargs)
 
 
 class Item(models.Model):
@@ -18,7 +29,10 @@ class Item(models.Model):
     ``reference`` is a known-good answer (imported, or the gold answer).
     """
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    # Every lookup by project goes through one of the indexes below that lead with it.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     external_id = models.CharField(max_length=255, null=True, blank=True)
     source = models.JSONField(default=list)
     model_draft = models.TextField(blank=True)
@@ -28,15 +42,27 @@ class Item(models.Model):
     tags = models.JSONField(default=list, blank=True)
     priority = models.IntegerField(default=0)
     prompt_hash = models.CharField(max_length=64, blank=True)
+    # Which import brought the item. Only the importer sets it, to the job it is running;
+    # without a database-level key check, a million-row import skips a million lookups.
     import_job = models.ForeignKey(
-        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+        ImportJob,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+        db_constraint=False,
     )
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     stage = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Index of the review stage the item is at."
     )
     current_revision = models.ForeignKey(
-        "Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "Revision",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
     state_changed_at = models.DateTimeField(default=timezone.now)
@@ -46,6 +72,7 @@ class Item(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="items",
+        db_index=False,
         help_text="The queue whose filter routed the item here; none means the default queue.",
     )
     claims = models.PositiveSmallIntegerField(
@@ -62,7 +89,22 @@ class Item(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "state", "-priority", "id"], name="item_queue_idx"),
-            models.Index(fields=["project", "prompt_hash"], name="item_prompt_hash_idx"),
+            # Equality only, and hash index entries are small: much cheaper to fill than a
+            # B-tree of 64-character keys when a million rows are imported.
+            HashIndexOnPostgres(
+                fields=["prompt_hash"],
+                condition=~models.Q(prompt_hash=""),
+                name="item_prompt_hash_idx",
+            ),
+            # Items that have a revision, in a queue: most imported items have neither.
+            models.Index(
+                fields=["current_revision"],
+                condition=models.Q(current_revision__isnull=False),
+                name="item_current_revision_idx",
+            ),
+            models.Index(
+                fields=["queue"], condition=models.Q(queue__isnull=False), name="item_queue_fk_idx"
+            ),
             # The claim walks these in order and stops at the first free row: open
             # items of the default queue (no queue) and of each named queue, highest
             # priority first, then oldest.

@@ -66,6 +66,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
     parser.add_argument("--keep", action="store_true", help="keep the benchmark project")
+    parser.add_argument(
+        "--cache", type=Path, help="keep generated files in this folder and reuse them"
+    )
     args = parser.parse_args()
 
     import django
@@ -85,8 +88,8 @@ def main() -> None:
         slug = f"import-bench-{n}-{int(time.time())}"
         project = services.create_project(creator=owner, name=slug, slug=slug)
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "rows.jsonl"
-            size = generate(path, n)
+            path = (args.cache or Path(tmp)) / f"rows-{n}.jsonl"
+            size = path.stat().st_size if args.cache and path.exists() else generate(path, n)
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             started = time.perf_counter()
             result = subprocess.run(

@@ -744,11 +744,16 @@ class _CopyStream:
 
     def _run(self) -> None:
         try:
-            with self.conn.cursor() as cursor, cursor.copy(self.sql) as copy:
+            with self.conn.cursor() as cursor:
+                # Foreign keys are checked at the end of each COPY instead of all at once
+                # at the commit: each block is its own COPY, so its checks run while the
+                # next block is still being read and validated.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 while (block := self.queue.get()) is not None:
                     if block is _ABORT:
                         raise _Cancelled
-                    copy.write(block)
+                    with cursor.copy(self.sql) as copy:
+                        copy.write(block)
         except BaseException as exc:
             self.error = exc
             while not self.queue.empty():  # unblock a waiting producer

@@ -348,6 +348,7 @@ def find_duplicates(
             # Item.prompt_hash covers every imported item, checked or not.
             for other in (
                 others.filter(prompt_hash=fp.prompt_hash)
+                .exclude(prompt_hash="")  # the hash index's condition, for any plan
                 .exclude(state=State.FLAGGED)
                 .values_list("pk", flat=True)[:10]
             ):
