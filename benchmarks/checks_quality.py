@@ -11,6 +11,7 @@ Prints recall per defect kind and the false-positive rate on the clean pairs.
 
     python benchmarks/checks_quality.py            # scratch SQLite database
     DATABASE_URL=postgres://… python benchmarks/checks_quality.py
+    python benchmarks/checks_quality.py --show-false   # also print each flagged clean pair
 """
 
 from __future__ import annotations
