@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -126,7 +128,23 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class Job(models.Model):
+# How long a job may wait for a worker before its page says that none seems to be running.
+WORKER_WAIT = dt.timedelta(seconds=15)
+
+
+class WaitsForWorker:
+    """A job that a Celery worker runs (in-process when no broker is configured)."""
+
+    status: str
+    created_at: dt.datetime
+
+    @property
+    def waiting_for_worker(self) -> bool:
+        """Still pending well after it was queued: no worker seems to be running."""
+        return self.status == JobStatus.PENDING and timezone.now() - self.created_at > WORKER_WAIT
+
+
+class Job(WaitsForWorker, models.Model):
     """A background job of a project other than an import or export (re-checks,
     generations, judgements). Status lives here, not in a Celery result backend."""
 
@@ -149,7 +167,7 @@ class Job(models.Model):
         ordering = ["-created_at"]
 
 
-class ImportJob(models.Model):
+class ImportJob(WaitsForWorker, models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
     file = models.FileField(upload_to="imports/%Y/%m/")
@@ -205,7 +223,7 @@ class ImportJob(models.Model):
         return min(90, int(90 * self.position / self.size))
 
 
-class ExportJob(models.Model):
+class ExportJob(WaitsForWorker, models.Model):
     """One export of a project's data: its options, the snapshot of revisions it exports,
     its progress, and the file it produced (only set once the file is complete)."""
 

@@ -97,6 +97,37 @@ def test_htmx_poll_returns_only_the_job_section(
     assert "<html" not in html
 
 
+def test_jobs_no_worker_picks_up_say_so(client, alice, project):
+    """With a broker configured and no worker running, a job would wait silently: after a
+    short while, the import, export and checks pages say what to check."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from projects.models import WORKER_WAIT, ExportJob, Job
+
+    client.force_login(alice)
+    upload(client, jsonl(GOOD))  # stays pending: no on_commit here
+    job = ImportJob.objects.get()
+    hint = "No worker has started this job yet"
+    page = f"/projects/support/import/{job.pk}/"
+    assert hint not in client.get(page).content.decode()  # just queued: nothing to worry about
+    long_ago = timezone.now() - WORKER_WAIT - timedelta(seconds=1)
+    ImportJob.objects.filter(pk=job.pk).update(created_at=long_ago)
+    assert hint in client.get(page).content.decode()
+    assert "celery -A config worker" in client.get(page).content.decode()
+
+    ExportJob.objects.create(project=project, format="openai-chat", created_at=long_ago)
+    assert hint in client.get("/projects/support/export/").content.decode()
+    Job.objects.create(project=project, kind="recheck", created_at=long_ago)
+    assert hint in client.get("/projects/support/checks/").content.decode()
+    # A job a worker has started is not waiting for one.
+    Job.objects.update(status=JobStatus.RUNNING)
+    ExportJob.objects.update(status=JobStatus.RUNNING)
+    assert hint not in client.get("/projects/support/checks/").content.decode()
+    assert hint not in client.get("/projects/support/export/").content.decode()
+
+
 def test_cancel_from_the_page(client, alice, project):
     client.force_login(alice)
     upload(client, jsonl(GOOD))
