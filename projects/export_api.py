@@ -21,6 +21,7 @@ class ExportSerializer(serializers.ModelSerializer):
     created_by = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
     manifest_url = serializers.SerializerMethodField()
+    waiting_for_worker = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = ExportJob
@@ -28,6 +29,7 @@ class ExportSerializer(serializers.ModelSerializer):
             "id",
             "project",
             "status",
+            "waiting_for_worker",
             "format",
             "options",
             "progress",

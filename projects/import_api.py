@@ -24,6 +24,7 @@ from projects.models import ImportJob, Role
 class ImportJobSerializer(serializers.ModelSerializer):
     progress = serializers.IntegerField(source="percent", read_only=True)
     written = serializers.SerializerMethodField()
+    waiting_for_worker = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = ImportJob
@@ -31,6 +32,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "id",
             "project",
             "status",
+            "waiting_for_worker",
             "phase",
             "progress",
             "filename",

@@ -24,6 +24,8 @@ def job_data(job: Job) -> dict[str, Any]:
         "project": job.project_id,
         "kind": job.kind,
         "status": job.status,
+        # Pending well after it was queued: no worker seems to be running.
+        "waiting_for_worker": job.waiting_for_worker,
         "progress": job.progress,
         "total": job.total,
         "errors": job.errors,

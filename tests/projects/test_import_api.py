@@ -217,3 +217,24 @@ def test_command_errors(project, tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(CommandError, match="The file is empty"):
         call_command("import_items", "support", str(empty))
+
+
+def test_job_apis_say_when_no_worker_has_started_a_job(api, alice, project):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from projects.models import WORKER_WAIT, ExportJob, Job
+
+    long_ago = timezone.now() - WORKER_WAIT - timedelta(seconds=1)
+    jobs = {
+        "imports": ImportJob.objects.create(project=project, filename="a.jsonl", format="auto"),
+        "exports": ExportJob.objects.create(project=project, format="openai-chat"),
+        "jobs": Job.objects.create(project=project, kind="recheck"),
+    }
+    client = api(alice)
+    for kind, job in jobs.items():
+        body = client.get(f"/api/v1/{kind}/{job.pk}/").json()
+        assert body["status"] == "pending" and body["waiting_for_worker"] is False, kind
+        type(job).objects.filter(pk=job.pk).update(created_at=long_ago)
+        assert client.get(f"/api/v1/{kind}/{job.pk}/").json()["waiting_for_worker"] is True, kind
