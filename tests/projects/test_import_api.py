@@ -227,7 +227,7 @@ def test_job_apis_say_when_no_worker_has_started_a_job(api, alice, project):
     from projects.models import WORKER_WAIT, ExportJob, Job
 
     long_ago = timezone.now() - WORKER_WAIT - timedelta(seconds=1)
-    jobs = {
+    jobs: dict[str, Any] = {
         "imports": ImportJob.objects.create(project=project, filename="a.jsonl", format="auto"),
         "exports": ExportJob.objects.create(project=project, format="openai-chat"),
         "jobs": Job.objects.create(project=project, kind="recheck"),
