@@ -58,7 +58,9 @@ def transition(
     now = timezone.now()
     updates = {"state": to, "stage": to_stage, "state_changed_at": now, **fields}
     user = actor if isinstance(actor, User) else None
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: if the history row cannot be written,
+    # the caller's whole change rolls back with the move, never half of it.
+    with transaction.atomic(savepoint=False):
         moved = Item.objects.filter(pk=item.pk, state=from_state, stage=from_stage).update(
             **updates
         )
