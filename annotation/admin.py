@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from annotation.models import Assignment, Item, Queue, Revision, Transition
-from config.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(Item)

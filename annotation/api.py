@@ -18,22 +18,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import services
-from annotation.selectors import item_access, item_payload, project_items
+from annotation.selectors import ItemAccess, item_access, item_payload, project_items
 from annotation.states import State
 from projects.access import project_access
 from projects.models import Role
 
 
-class WorkInput(serializers.Serializer):
+class WorkInput(serializers.Serializer[Any]):
     messages = serializers.JSONField()
     base_revision = serializers.IntegerField(required=False, allow_null=True)
 
 
-class SkipInput(serializers.Serializer):
+class SkipInput(serializers.Serializer[Any]):
     reason = serializers.CharField(allow_blank=True)
 
 
-class FlagInput(serializers.Serializer):
+class FlagInput(serializers.Serializer[Any]):
     category = serializers.ChoiceField(choices=list(services.FLAG_CATEGORIES))
     note = serializers.CharField(allow_blank=True, required=False, default="")
 
@@ -67,8 +67,6 @@ class NextView(APIView):
 
 
 def _item_access_for(assignment: Any, access: Any) -> Any:
-    from annotation.selectors import ItemAccess
-
     return ItemAccess(assignment.item, access, assignment)
 
 
@@ -171,7 +169,7 @@ class FlagView(APIView):
         return Response({"item": ia.item.pk, "state": State.FLAGGED})
 
 
-class ItemListSerializer(serializers.Serializer):
+class ItemListSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     external_id = serializers.CharField(allow_null=True)
     state = serializers.CharField()

@@ -5,8 +5,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
-from annotation.models import Queue
-from projects.models import ImportJob, Project
+from annotation.models import Queue, import_jobs
+from projects.models import Project
 
 
 class QueueForm(forms.Form):
@@ -17,7 +17,7 @@ class QueueForm(forms.Form):
         required=False, help_text="Items with any of these tags (comma-separated)."
     )
     import_job = forms.ModelChoiceField(
-        queryset=ImportJob.objects.none(), required=False, label="Import batch"
+        queryset=import_jobs().none(), required=False, label="Import batch"
     )
     min_priority = forms.IntegerField(required=False, label="Items of at least priority")
     assignees = forms.ModelMultipleChoiceField(
@@ -43,7 +43,7 @@ class QueueForm(forms.Form):
         people_field = self.fields["assignees"]
         assert isinstance(job_field, forms.ModelChoiceField)
         assert isinstance(people_field, forms.ModelMultipleChoiceField)
-        job_field.queryset = ImportJob.objects.filter(project=project)
+        job_field.queryset = import_jobs().filter(project=project)
         people = get_user_model().objects.filter(memberships__project=project)
         people_field.queryset = people.order_by("username")
         if queue is not None and queue.is_default:

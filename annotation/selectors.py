@@ -3,6 +3,7 @@ queries, whatever the size of the project."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,29 +45,32 @@ def item_history(item: Item) -> list[Transition]:
     return list(Transition.objects.filter(item=item).select_related("actor").order_by("id"))
 
 
-def item_feedback(item: Item) -> tuple[list[Any], list[Any]]:
-    """Reviews of the item (with feedback) and the check results of its current revision."""
-    from reviews.models import CheckResult, Review
+@dataclass(frozen=True)
+class ItemSection:
+    """What an app further down the flow shows about an item: the rows the editor page
+    renders, and each row as ``GET /api/v1/items/{id}/`` returns it."""
 
+    load: Callable[[Item], list[Any]]
+    serialize: Callable[[Any], dict[str, Any]]
+
+
+# Filled by the review and checks apps (``AppConfig.ready``): "reviews" and "checks".
+# Annotation sits above them in the flow, so it reads their rows through this table
+# instead of importing them.
+ITEM_SECTIONS: dict[str, ItemSection] = {}
+
+
+def item_feedback(item: Item) -> dict[str, list[Any]]:
+    """Each section's rows for the item (one query per section)."""
     if item.current_revision_id is None:
-        return [], []  # nothing submitted yet: nothing reviewed or checked either
-    from reviews.models import ReasonCode
-
-    reviews = list(Review.objects.filter(item=item).select_related("reviewer").order_by("id"))
-    checks = list(CheckResult.objects.filter(revision_id=item.current_revision_id).order_by("name"))
-    if any(r.reasons for r in reviews):
-        labels = dict(
-            ReasonCode.objects.filter(project_id=item.project_id).values_list("code", "label")
-        )
-        for r in reviews:
-            r.reason_labels = [labels.get(code, code) for code in r.reasons]  # type: ignore[attr-defined]
-    return reviews, checks
+        return {name: [] for name in ITEM_SECTIONS}  # nothing submitted: nothing reviewed
+    return {name: section.load(item) for name, section in ITEM_SECTIONS.items()}
 
 
 def item_payload(ia: ItemAccess) -> dict[str, Any]:
     """``GET /api/v1/items/{id}/`` as interfaces.md describes it, plus the caller's draft."""
     item, assignment = ia.item, ia.assignment
-    reviews, checks = item_feedback(item)
+    feedback = item_feedback(item)
     revision = item.current_revision
     payload: dict[str, Any] = {
         "id": item.pk,
@@ -95,20 +99,9 @@ def item_payload(ia: ItemAccess) -> dict[str, Any]:
             }
             for t in item_history(item)
         ],
-        "reviews": [
-            {
-                "stage": r.stage,
-                "reviewer": r.reviewer.username if r.reviewer else None,
-                "decision": r.decision,
-                "reasons": r.reasons,
-                "feedback": r.feedback,
-                "revision": r.revision_id,
-                "created_at": r.created_at.isoformat(),
-            }
-            for r in reviews
-        ],
-        "checks": [{"name": c.name, "outcome": c.outcome, "message": c.message} for c in checks],
     }
+    for name, rows in feedback.items():
+        payload[name] = [ITEM_SECTIONS[name].serialize(row) for row in rows]
     if ia.access.is_admin:
         payload["is_gold"] = item.is_gold
     if assignment is not None:

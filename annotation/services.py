@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from annotation.messages import Message, validate
 from annotation.models import (
     Assignment,
     AssignmentStatus,
@@ -20,9 +21,11 @@ from annotation.models import (
     Revision,
     RevisionKind,
     Transition,
+    import_jobs,
 )
 from annotation.states import TRANSITIONS, State, can_move
-from projects.models import ImportJob, Membership, Project
+from core.enqueue import CHECK_SUBMISSION, enqueue
+from projects.models import Membership, Project
 from projects.services import current_guideline, needs_acknowledgement
 
 _UNCHANGED: Any = object()
@@ -103,24 +106,15 @@ NOT_OPEN = "This item is no longer open for annotation (it is {state})."
 SKIP_REASON_NEEDED = "Say why you are skipping this item."
 SKIP_REWORK = "A returned item is yours to rework; flag it if it cannot be answered as asked."
 FLAG_CATEGORY = "Flag as one of: {choices}."
-MESSAGES_SHAPE = "Messages must be a list of {role, content} objects."
-MESSAGES_ROLE = "Turn {n}: role must be system, user or assistant."
-MESSAGES_SYSTEM_FIRST = "Turn {n}: a system prompt may only be the first turn."
-MESSAGES_ALTERNATE = "Turn {n}: user and assistant turns must alternate, starting with the user."
-MESSAGES_END = "The conversation must end with an assistant answer."
-MESSAGES_EMPTY = "Turn {n} ({role}) is empty."
-MESSAGES_TOO_LONG = "The text is too long ({size} characters; at most {limit})."
 QUEUE_NAME_TAKEN = "This project already has a queue called {name!r}."
 QUEUE_NAME_NEEDED = "A queue needs a name."
 DEFAULT_QUEUE_FILTER = "The default queue holds every item no other queue takes; it has no filter."
 
-MAX_TEXT = 200_000
 FLAG_CATEGORIES = {
     "unsafe": "Unsafe or harmful",
     "unanswerable": "Unanswerable",
     "duplicate": "Duplicate prompt",
 }
-ROLES = ("system", "user", "assistant")
 
 
 class WorkError(Exception):
@@ -148,49 +142,6 @@ class NotHolder(WorkError):
 
 class StaleDraft(WorkError):
     pass
-
-
-# Messages ---------------------------------------------------------------------------------
-
-
-def clean_messages(messages: Any, *, complete: bool) -> list[dict[str, str]]:
-    """The message list in canonical form, or ``ValidationError``.
-
-    A draft only needs the shape; a submission (``complete``) must also be a chat a
-    trainer accepts: optional system prompt first, then user and assistant turns
-    alternating, ending with the assistant, no empty turn.
-    """
-    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-        raise ValidationError({"messages": MESSAGES_SHAPE})
-    cleaned: list[dict[str, str]] = []
-    size = 0
-    for n, message in enumerate(messages, start=1):
-        role, content = message.get("role"), message.get("content", "")
-        if role not in ROLES:
-            raise ValidationError({"messages": MESSAGES_ROLE.format(n=n)})
-        if not isinstance(content, str):
-            raise ValidationError({"messages": MESSAGES_SHAPE})
-        size += len(content)
-        cleaned.append({"role": role, "content": content})
-    if size > MAX_TEXT:
-        raise ValidationError({"messages": MESSAGES_TOO_LONG.format(size=size, limit=MAX_TEXT)})
-    if complete:
-        expected = "user"
-        for n, message in enumerate(cleaned, start=1):
-            if message["role"] == "system":
-                if n != 1:
-                    raise ValidationError({"messages": MESSAGES_SYSTEM_FIRST.format(n=n)})
-            else:
-                if message["role"] != expected:
-                    raise ValidationError({"messages": MESSAGES_ALTERNATE.format(n=n)})
-                expected = "assistant" if expected == "user" else "user"
-            if not message["content"].strip() and message["role"] != "system":
-                raise ValidationError(
-                    {"messages": MESSAGES_EMPTY.format(n=n, role=message["role"])}
-                )
-        if not cleaned or cleaned[-1]["role"] != "assistant":
-            raise ValidationError({"messages": MESSAGES_END})
-    return cleaned
 
 
 def starting_messages(item: Item, task_type: str) -> list[dict[str, str]]:
@@ -268,7 +219,7 @@ def save_queue(
         raise ValidationError(DEFAULT_QUEUE_FILTER)
     if (
         import_job_id is not None
-        and not ImportJob.objects.filter(pk=import_job_id, project=project).exists()
+        and not import_jobs().filter(pk=import_job_id, project=project).exists()
     ):
         raise ValidationError({"import_job": "No such import in this project."})
     with transaction.atomic():
@@ -539,7 +490,7 @@ def _locked_assignment(item: Item, user: Any) -> Assignment | None:
     )
 
 
-def _holding(item: Item, user: Any, messages: list[dict[str, str]]) -> Assignment:
+def _holding(item: Item, user: Any, messages: list[Message]) -> Assignment:
     """The caller's active assignment on ``item``, locked; an expired one is renewed when
     the item still has a place for them."""
     assignment = _locked_assignment(item, user)
@@ -566,7 +517,7 @@ def save_draft(*, item: Item, user: Any, messages: Any, base_revision: int | Non
     tab or device saved since, :class:`StaleDraft` carries the stored text and version
     so the person chooses. Takes the assignment's row lock.
     """
-    cleaned = clean_messages(messages, complete=False)
+    cleaned = validate(messages, complete=False)
     now = timezone.now()
     with transaction.atomic():
         assignment = _holding(item, user, cleaned)
@@ -609,9 +560,7 @@ def submit(
     (or is rework) it moves to ``submitted`` and the checks are enqueued on commit.
     Takes the assignment's and the item's row locks.
     """
-    from reviews.pipeline import revision_submitted
-
-    cleaned = clean_messages(messages, complete=True)
+    cleaned = validate(messages, complete=True)
     now = timezone.now()
     project = item.project
     with transaction.atomic():
@@ -683,7 +632,7 @@ def submit(
             else:
                 Item.objects.filter(pk=locked.pk).update(current_revision=revision)
         item.state, item.current_revision = locked.state, revision
-        revision_submitted(revision, actor=user)
+        enqueue(CHECK_SUBMISSION, revision.pk)  # gold score, checks, then routing
     return revision, True
 
 

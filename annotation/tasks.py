@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from annotation.services import expire_leases
+
 
 @shared_task(name="annotation.sweep_expired_leases")
 def sweep_expired_leases() -> int:
     """Return items whose lease ran out to their queue (drafts kept)."""
-    from annotation.services import expire_leases
-
     return expire_leases()

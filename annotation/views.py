@@ -89,7 +89,8 @@ def work(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _editor_context(request: HttpRequest, ia: selectors.ItemAccess) -> dict[str, Any]:
     item, project, assignment = ia.item, ia.item.project, ia.assignment
-    reviews, checks = selectors.item_feedback(item)
+    feedback = selectors.item_feedback(item)
+    reviews, checks = feedback.get("reviews", []), feedback.get("checks", [])
     history = selectors.item_history(item)
     returned = next((t for t in reversed(history) if t.to_state == State.RETURNED), None)
     editable = assignment is not None and assignment.status == AssignmentStatus.ACTIVE

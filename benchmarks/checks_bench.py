@@ -67,8 +67,8 @@ def pairs() -> list[Messages]:
 
 
 def suite(seconds: float) -> None:
-    from reviews import checks
-    from reviews.autochecks import REGISTRY, CheckContext
+    from checks import services as checks
+    from checks.registry import REGISTRY, CheckContext
 
     data = pairs()
     chars = statistics.mean(sum(len(m["content"]) for m in p) for p in data)
@@ -177,8 +177,8 @@ def build_index(items: int) -> tuple[Any, list[str]]:
     from django.db import connection
 
     from annotation.models import Item, Revision, RevisionKind
+    from checks.registry import duplicates as dup
     from projects.services import create_project
-    from reviews.autochecks import duplicates as dup
 
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user(f"bench{time.time_ns()}", password="x")
@@ -229,7 +229,7 @@ def build_index(items: int) -> tuple[Any, list[str]]:
             messages=[{"role": "assistant", "content": text}],
             kind=RevisionKind.SUBMISSION,
         )
-        from reviews import checks
+        from checks import services as checks
 
         checks.index_item(item, revision, checks.fingerprint(item, revision.messages))
         sample[n] = text
@@ -239,7 +239,7 @@ def build_index(items: int) -> tuple[Any, list[str]]:
 
 def lookups(project: Any, sample: list[str], count: int) -> None:
     from annotation.models import Item
-    from reviews import checks
+    from checks import services as checks
 
     rng = random.Random(11)
     timings = []

@@ -4,7 +4,7 @@ Clean pairs come from the shared third-party datasets (read in place, never copi
 Self-Instruct seed tasks, FastChat dummy conversations and Open-Assistant first replies, exact duplicates
 removed. Each defective pair is a clean pair with exactly one planted defect of one
 kind. Every pair goes through the same code the worker runs: the project's default
-configuration, ``reviews.checks.evaluate``, and for duplicates the real index
+configuration, ``checks.services.evaluate``, and for duplicates the real index
 (``find_duplicates`` / ``index_item``) in a scratch database.
 
 Prints recall per defect kind and the false-positive rate on the clean pairs.
@@ -296,9 +296,9 @@ KIND_CHECK = {
 
 def main() -> None:
     from annotation.models import Item, Revision, RevisionKind
+    from checks import services as checks
+    from checks.registry import REGISTRY, CheckContext
     from projects.services import create_project
-    from reviews import checks
-    from reviews.autochecks import REGISTRY, CheckContext
 
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user(f"bench{time.time_ns()}", password="x")

@@ -30,7 +30,8 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 
 from annotation.models import Item, Revision, RevisionKind  # noqa: E402
-from projects.models import ExportJob, Project  # noqa: E402
+from exports.models import ExportJob  # noqa: E402
+from projects.models import Project  # noqa: E402
 
 BATCH = 10_000
 PROMPT = "How do I move my CloudSync Pro files to a new laptop? (ticket {n})"
@@ -79,7 +80,7 @@ def seed(items: int, slug: str) -> Project:
 
 
 def export(validation: float, fmt: str, slug: str) -> None:
-    from projects.exports import build_export, normalize_options
+    from exports.services import build_export, normalize_options
 
     project = Project.objects.get(slug=slug)
     split = {"validation": validation, "seed": 42} if validation else None

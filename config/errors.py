@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from config.api import json_not_found, json_server_error
+from core.api import json_not_found, json_server_error
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -2,16 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from config.admin import ReadOnlyAdmin
-from projects.models import (
-    ExportJob,
-    Guideline,
-    GuidelineAcknowledgement,
-    ImportJob,
-    Job,
-    Membership,
-    Project,
-)
+from core.admin import ReadOnlyAdmin
+from projects.models import Guideline, GuidelineAcknowledgement, Job, Membership, Project
 
 
 @admin.register(Project)
@@ -34,18 +26,6 @@ class GuidelineAdmin(ReadOnlyAdmin):
 @admin.register(GuidelineAcknowledgement)
 class GuidelineAcknowledgementAdmin(ReadOnlyAdmin):
     list_display = ["guideline", "user", "acknowledged_at"]
-
-
-@admin.register(ImportJob)
-class ImportJobAdmin(ReadOnlyAdmin):
-    list_display = ["project", "filename", "status", "total", "created", "invalid", "created_at"]
-    list_filter = ["status"]
-
-
-@admin.register(ExportJob)
-class ExportJobAdmin(ReadOnlyAdmin):
-    list_display = ["project", "format", "status", "rows", "sha256", "created_at"]
-    list_filter = ["status"]
 
 
 @admin.register(Job)

@@ -1,35 +1,30 @@
-"""REST API for users, projects, members and guidelines (``/api/v1/``)."""
+"""REST API for users, tokens, members, guidelines and background jobs (``/api/v1/``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects import services
-from projects.access import project_access, visible_projects
-from projects.models import Guideline, Membership, Project, Role
-from projects.selectors import project_stats
+from projects.access import project_access
+from projects.models import Guideline, Job, Membership, Role
 from projects.serializers import (
     GuidelineInputSerializer,
     GuidelineSerializer,
     MemberInputSerializer,
     MemberSerializer,
-    ProjectInputSerializer,
-    ProjectSerializer,
     UserInputSerializer,
 )
-from reviews.checks import project_checks, update_checks
-from reviews.selectors import review_stages
-from reviews.services import set_review_stages
 
 User = get_user_model()
 
@@ -40,8 +35,6 @@ class TokenView(ObtainAuthToken):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.serializer_class(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        from rest_framework.authtoken.models import Token
-
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})
 
@@ -63,74 +56,6 @@ class UsersView(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
-
-
-def _roles(user: Any) -> dict[int, str]:
-    return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
-
-
-class ProjectListView(APIView):
-    @extend_schema(responses=ProjectSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        projects = visible_projects(request.user).order_by("name")
-        context = {"roles": _roles(request.user)}
-        return Response(ProjectSerializer(projects, many=True, context=context).data)
-
-    @extend_schema(request=ProjectInputSerializer, responses=ProjectSerializer)
-    def post(self, request: Request) -> Response:
-        data = ProjectInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        if not fields.get("name"):
-            return Response(
-                {
-                    "detail": "name: A project needs a name.",
-                    "errors": {"name": ["A project needs a name."]},
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        project = services.create_project(creator=request.user, **fields)  # type: ignore[arg-type]
-        context = {"roles": {project.pk: Role.ADMIN}}
-        return Response(ProjectSerializer(project, context=context).data, status=201)
-
-
-def _project_detail(project: Project, role: str | None) -> dict[str, Any]:
-    """A project with its review policy and its check configuration."""
-    data = dict(ProjectSerializer(project, context={"roles": {project.pk: role}}).data)
-    data["review_stages"] = review_stages(project)
-    data["checks"] = {
-        c.name: {"enabled": c.enabled, "severity": c.severity, "options": c.options}
-        for c in project_checks(project)
-    }
-    return data
-
-
-class ProjectDetailView(APIView):
-    @extend_schema(responses=ProjectSerializer)
-    def get(self, request: Request, project_id: int) -> Response:
-        access = project_access(request.user, project_id)
-        return Response(_project_detail(access.project, access.role))
-
-    @extend_schema(request=ProjectInputSerializer, responses=ProjectSerializer)
-    def patch(self, request: Request, project_id: int) -> Response:
-        """Change fields, ``review_stages`` and ``checks`` together: all or nothing."""
-        access = project_access(request.user, project_id, Role.ADMIN)
-        data = ProjectInputSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        with transaction.atomic():
-            project = services.update_project(project=access.project, **data.validated_data)
-            if "review_stages" in request.data:
-                set_review_stages(project=project, stages=request.data["review_stages"])
-            if "checks" in request.data:
-                update_checks(project=project, changes=request.data["checks"])
-        return Response(_project_detail(project, access.role))
-
-
-class StatsView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    def get(self, request: Request, project_id: int) -> Response:
-        access = project_access(request.user, project_id)
-        return Response(project_stats(access.project))
 
 
 class MembersView(APIView):
@@ -178,3 +103,34 @@ class AcknowledgeView(APIView):
             {"version": ack.guideline.version, "acknowledged_at": ack.acknowledged_at},
             status=status.HTTP_200_OK,
         )
+
+
+def job_data(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "project": job.project_id,
+        "kind": job.kind,
+        "status": job.status,
+        # Pending well after it was queued: no worker seems to be running.
+        "waiting_for_worker": job.waiting_for_worker,
+        "progress": job.progress,
+        "total": job.total,
+        "errors": job.errors,
+        "result": job.result,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+class JobView(APIView):
+    """Any background job (re-check, generation, judgement) of a project the caller
+    administers: ``status``, ``progress``, ``errors``, ``result``."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, job_id: int) -> Response:
+        job = Job.objects.filter(pk=job_id).first()
+        if job is None:
+            raise Http404("No such job.")
+        project_access(request.user, job.project_id, Role.ADMIN)
+        return Response(job_data(job))

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from projects.models import Project, Role
 
+if TYPE_CHECKING:
+    _ProjectModelForm = forms.ModelForm[Project]
+else:
+    _ProjectModelForm = forms.ModelForm  # not subscriptable at run time
 
-class ProjectForm(forms.ModelForm):
+
+class ProjectForm(_ProjectModelForm):
     class Meta:
         model = Project
         fields = [

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from core.models import BackgroundJob
 
 
 class TaskType(models.TextChoices):
@@ -120,146 +120,14 @@ class GuidelineAcknowledgement(models.Model):
         ]
 
 
-class JobStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-# How long a job may wait for a worker before its page says that none seems to be running.
-WORKER_WAIT = dt.timedelta(seconds=15)
-
-
-class WaitsForWorker:
-    """A job that a Celery worker runs (in-process when no broker is configured)."""
-
-    status: str
-    created_at: dt.datetime
-
-    @property
-    def waiting_for_worker(self) -> bool:
-        """Still pending well after it was queued: no worker seems to be running."""
-        return self.status == JobStatus.PENDING and timezone.now() - self.created_at > WORKER_WAIT
-
-
-class Job(WaitsForWorker, models.Model):
+class Job(BackgroundJob):
     """A background job of a project other than an import or export (re-checks,
     generations, judgements). Status lives here, not in a Celery result backend."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=40)
-    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
     params = models.JSONField(default=dict, blank=True)
     progress = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     result = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-
-class ImportJob(WaitsForWorker, models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
-    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
-    file = models.FileField(upload_to="imports/%Y/%m/")
-    filename = models.CharField(max_length=255)
-    format = models.CharField(max_length=30, default="auto")
-    detected_format = models.CharField(max_length=30, blank=True)
-    options = models.JSONField(default=dict, blank=True)
-    skip_invalid = models.BooleanField(default=False)
-    skip_duplicates = models.BooleanField(default=False)
-    total = models.PositiveIntegerField(default=0, help_text="Rows read.")
-    valid = models.PositiveIntegerField(default=0)
-    invalid = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    duplicates = models.PositiveIntegerField(default=0)
-    existing = models.PositiveIntegerField(default=0, help_text="Rows whose external id exists.")
-    errors = models.JSONField(default=list, blank=True)
-    message = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    phase = models.CharField(
-        max_length=20, blank=True, help_text="mapping, validating or writing while not finished."
-    )
-    size = models.BigIntegerField(default=0, help_text="Bytes in the uploaded file.")
-    position = models.BigIntegerField(default=0, help_text="Bytes of the file read so far.")
-    rerun_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"import {self.pk} of {self.filename}"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-    @property
-    def percent(self) -> int:
-        """How far reading has got, for the progress bar (writing counts as the last 10%)."""
-        if self.finished:
-            return 100
-        if self.phase == "writing":
-            return 95
-        if not self.size:
-            return 0
-        return min(90, int(90 * self.position / self.size))
-
-
-class ExportJob(WaitsForWorker, models.Model):
-    """One export of a project's data: its options, the snapshot of revisions it exports,
-    its progress, and the file it produced (only set once the file is complete)."""
-
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
-    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
-    format = models.CharField(max_length=30)
-    options = models.JSONField(default=dict, blank=True)
-    progress = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    rows = models.PositiveIntegerField(default=0)
-    files = models.JSONField(default=list, blank=True)
-    manifest = models.JSONField(default=dict, blank=True)
-    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
-    message = models.TextField(blank=True)
-    manifest_file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
-    snapshot = models.BinaryField(
-        blank=True,
-        default=b"",
-        help_text="The revision ids exported, in export order (packed 64-bit integers), "
-        "fixed before the first row is written so a retry exports the same rows.",
-    )
-    snapshot_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last sign of life of the worker building it."
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"export {self.pk} ({self.format})"

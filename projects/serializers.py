@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from projects.models import Guideline, Membership, Project, Role, TaskType
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(serializers.ModelSerializer[Project]):
     role = serializers.SerializerMethodField()
 
     class Meta:
@@ -28,11 +30,11 @@ class ProjectSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "role", "created_at", "updated_at"]
 
     def get_role(self, project: Project) -> str | None:
-        roles = self.context.get("roles", {})
+        roles: dict[int, str] = self.context.get("roles", {})
         return roles.get(project.pk)
 
 
-class ProjectInputSerializer(serializers.Serializer):
+class ProjectInputSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200, required=False)
     slug = serializers.SlugField(max_length=80, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -44,14 +46,14 @@ class ProjectInputSerializer(serializers.Serializer):
     gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
 
 
-class UserInputSerializer(serializers.Serializer):
+class UserInputSerializer(serializers.Serializer[Any]):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True)
     email = serializers.EmailField(required=False, allow_blank=True)
     is_staff = serializers.BooleanField(required=False, default=False)
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(serializers.ModelSerializer[Membership]):
     username = serializers.CharField(source="user.username")
 
     class Meta:
@@ -59,12 +61,12 @@ class MemberSerializer(serializers.ModelSerializer):
         fields = ["username", "role", "created_at"]
 
 
-class MemberInputSerializer(serializers.Serializer):
+class MemberInputSerializer(serializers.Serializer[Any]):
     username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class GuidelineSerializer(serializers.ModelSerializer):
+class GuidelineSerializer(serializers.ModelSerializer[Guideline]):
     author = serializers.CharField(source="created_by.username", default=None)
 
     class Meta:
@@ -72,5 +74,5 @@ class GuidelineSerializer(serializers.ModelSerializer):
         fields = ["version", "body", "html", "author", "created_at"]
 
 
-class GuidelineInputSerializer(serializers.Serializer):
+class GuidelineInputSerializer(serializers.Serializer[Any]):
     body = serializers.CharField(allow_blank=True, trim_whitespace=False)

@@ -18,14 +18,7 @@ from django.db.models import Max
 from django.utils.text import slugify
 
 from projects.markdown import render_markdown
-from projects.models import (
-    Guideline,
-    GuidelineAcknowledgement,
-    Membership,
-    Project,
-    Role,
-    TaskType,
-)
+from projects.models import Guideline, GuidelineAcknowledgement, Membership, Project, Role, TaskType
 
 User = get_user_model()
 
@@ -76,19 +69,10 @@ def _validate_project_fields(fields: dict[str, Any], *, instance: Project | None
             raise ValidationError({"slug": SLUG_TAKEN})
 
 
-def _set_up_defaults(project: Project) -> None:
-    """A new project starts with one review stage and every check that needs no
-    configuration switched on."""
-    # Imported here: the review app imports annotation services, which import this module.
-    from reviews.checks import create_default_configs
-    from reviews.services import create_default_policy
-
-    create_default_policy(project)
-    create_default_configs(project=project)
-
-
 def create_project(*, creator: AuthUser, name: str, **fields: Any) -> Project:
-    """Create a project; its creator becomes its admin."""
+    """Create a project; its creator becomes its admin. The apps further down the flow set
+    up their own defaults in the same transaction (the review app's default policy, on
+    ``post_save``); checks need no rows: a check without one runs with its defaults."""
     fields = {k: v for k, v in fields.items() if k in PROJECT_FIELDS and v is not None}
     fields["name"] = name.strip()
     fields["slug"] = fields.get("slug") or slugify(name)[:80] or "project"
@@ -97,7 +81,6 @@ def create_project(*, creator: AuthUser, name: str, **fields: Any) -> Project:
         with transaction.atomic():
             project = Project.objects.create(created_by=creator, **fields)
             Membership.objects.create(project=project, user=creator, role=Role.ADMIN)
-            _set_up_defaults(project)
     except IntegrityError:
         raise ValidationError({"slug": SLUG_TAKEN}) from None
     return project

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from config.admin import ReadOnlyAdmin
-from reviews.models import CheckConfig, CheckResult, Review, ReviewStage
+from core.admin import ReadOnlyAdmin
+from reviews.models import Review, ReviewStage
 
 
 @admin.register(ReviewStage)
@@ -15,14 +15,3 @@ class ReviewStageAdmin(ReadOnlyAdmin):
 class ReviewAdmin(ReadOnlyAdmin):
     list_display = ["id", "item", "stage", "reviewer", "decision", "created_at"]
     list_filter = ["decision"]
-
-
-@admin.register(CheckConfig)
-class CheckConfigAdmin(ReadOnlyAdmin):
-    list_display = ["project", "name", "enabled", "severity"]
-
-
-@admin.register(CheckResult)
-class CheckResultAdmin(ReadOnlyAdmin):
-    list_display = ["revision", "name", "outcome", "severity", "created_at"]
-    list_filter = ["name", "outcome"]

@@ -19,13 +19,13 @@ from reviews import selectors, services
 from reviews.models import Decision, ReviewLease
 
 
-class NextInputSerializer(serializers.Serializer):
+class NextInputSerializer(serializers.Serializer[Any]):
     stage = serializers.IntegerField(
         min_value=0, required=False, help_text="Stage position (0 = first); any stage if absent."
     )
 
 
-class DecisionInputSerializer(serializers.Serializer):
+class DecisionInputSerializer(serializers.Serializer[Any]):
     decision = serializers.ChoiceField(choices=Decision.choices)
     feedback = serializers.CharField(required=False, allow_blank=True, default="")
     reasons = serializers.ListField(child=serializers.CharField(), required=False, default=list)

@@ -5,6 +5,7 @@ project's size."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,11 +14,12 @@ from django.contrib.auth.models import User
 from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from annotation.messages import answer_text
 from annotation.models import Item, Revision, RevisionKind, Transition
 from annotation.states import State
-from projects.models import Project
+from checks.models import CheckResult
+from projects.models import Guideline, Project
 from reviews.models import (
-    CheckResult,
     Decision,
     GoldScore,
     ReasonCode,
@@ -28,7 +30,7 @@ from reviews.models import (
     RubricCriterion,
     StageVisit,
 )
-from reviews.services import answer_candidates, answer_text
+from reviews.services import answer_candidates, stages_for
 
 
 def review_stages(project: Project) -> list[dict[str, Any]]:
@@ -50,8 +52,6 @@ def review_stages(project: Project) -> list[dict[str, Any]]:
 def queue_counts(project: Project, reviewer: User) -> list[dict[str, Any]]:
     """Per stage: how many items wait there, and how many of them ``reviewer`` may take
     (not their own work, not reviewed by them already). Three queries."""
-    from reviews.services import stages_for
-
     stages = list(ReviewStage.objects.filter(project=project).order_by("position"))
     mine = {s.position for s in stages_for(project, reviewer)}
     lenient = [s.position for s in stages if s.allow_prior_reviewers]
@@ -131,8 +131,6 @@ class DiffPart:
 def word_diff(old: str, new: str) -> list[DiffPart]:
     """A word-level diff of ``old`` to ``new``: runs of unchanged, deleted and inserted
     text (whitespace kept) for the template to mark up."""
-    import difflib
-
     a, b = _TOKENS.findall(old or ""), _TOKENS.findall(new or "")
     parts: list[DiffPart] = []
 
@@ -192,8 +190,6 @@ def review_screen(item: Item, reviewer: User) -> ReviewScreen:
     """Everything the review screen shows for ``item``, in a fixed number of queries
     (visit, lease, stage count, revisions, history, reviews, checks, rubric, reasons,
     current guideline, and one for the picked alternatives), however long the history."""
-    from projects.models import Guideline
-
     visit = StageVisit.objects.filter(item=item, closed_at__isnull=True).first()
     lease = (
         ReviewLease.objects.filter(
@@ -313,6 +309,32 @@ def item_reviews(item: Item) -> list[dict[str, Any]]:
     )
     reviews = Review.objects.filter(item=item).select_related("reviewer").order_by("id")
     return [serialize_review(r, labels) for r in reviews]
+
+
+def reviews_of(item: Item) -> list[Review]:
+    """Every review of ``item``, oldest first, each with ``reason_labels`` (the reason
+    codes in words): the editor's feedback and the item API's ``reviews``."""
+    reviews = list(Review.objects.filter(item=item).select_related("reviewer").order_by("id"))
+    if any(r.reasons for r in reviews):
+        labels = dict(
+            ReasonCode.objects.filter(project_id=item.project_id).values_list("code", "label")
+        )
+        for r in reviews:
+            r.reason_labels = [labels.get(code, code) for code in r.reasons]  # type: ignore[attr-defined]
+    return reviews
+
+
+def review_row(review: Review) -> dict[str, Any]:
+    """One review as ``GET /api/v1/items/{id}/`` lists it."""
+    return {
+        "stage": review.stage,
+        "reviewer": review.reviewer.username if review.reviewer else None,
+        "decision": review.decision,
+        "reasons": review.reasons,
+        "feedback": review.feedback,
+        "revision": review.revision_id,
+        "created_at": review.created_at.isoformat(),
+    }
 
 
 def latest_feedback(item: Item) -> dict[str, Any] | None:

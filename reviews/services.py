@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -22,10 +22,13 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.text import slugify
 
+from annotation.messages import Message, answer_text, validate
 from annotation.models import Item, Revision, RevisionKind
 from annotation.services import transition
 from annotation.states import State
+from core.enqueue import CHECK_SUBMISSION, enqueue
 from projects.models import Membership, Project, Role
 from reviews.models import (
     Decision,
@@ -60,10 +63,6 @@ SCORE_RANGE = "Rubric scores are whole numbers from 1 to 5 ({key!r})."
 UNKNOWN_CRITERION = "Unknown rubric criterion {key!r}."
 SCORE_REQUIRED = "Score {label!r}: this project requires it."
 MESSAGES_REQUIRED = "An edit needs the edited messages."
-MESSAGES_SHAPE = (
-    "Messages must be a list of {role, content} objects with roles system, user or "
-    "assistant, no empty turns, ending with the assistant's answer."
-)
 EDIT_UNCHANGED = "Your edit changes nothing; approve instead."
 PICK_REQUIRED = "Several annotators answered this item: pick the best answer."
 PICK_UNKNOWN = "The picked answer is not one of this item's answers."
@@ -233,8 +232,6 @@ def set_reason_codes(*, project: Project, reasons: list[dict[str, Any]]) -> None
 
 
 def _slug(text: Any) -> str:
-    from django.utils.text import slugify
-
     return slugify(str(text))[:40] or "criterion"
 
 
@@ -316,14 +313,6 @@ def enter_review(item: Item) -> bool:
 
 
 # --- Gold -----------------------------------------------------------------------------
-
-
-def answer_text(messages: Sequence[dict[str, Any]]) -> str:
-    """The last assistant turn of a message list (the answer being judged)."""
-    for message in reversed(messages or []):
-        if isinstance(message, dict) and message.get("role") == "assistant":
-            return str(message.get("content") or "")
-    return ""
 
 
 def similarity(a: str, b: str) -> float:
@@ -510,22 +499,11 @@ def _clean_reasons(project: Project, reasons: Iterable[Any] | None) -> list[str]
     return cleaned
 
 
-def clean_messages(messages: Any) -> list[dict[str, str]]:
+def clean_edit(messages: Any) -> list[Message]:
+    """A reviewer's edited conversation: the same rules as an annotator's submission."""
     if not messages:
         raise ValidationError({"messages": MESSAGES_REQUIRED})
-    if not isinstance(messages, list):
-        raise ValidationError({"messages": MESSAGES_SHAPE})
-    cleaned = []
-    for m in messages:
-        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
-            raise ValidationError({"messages": MESSAGES_SHAPE})
-        content = m.get("content")
-        if not isinstance(content, str) or not content.strip():
-            raise ValidationError({"messages": MESSAGES_SHAPE})
-        cleaned.append({"role": m["role"], "content": content})
-    if cleaned[-1]["role"] != "assistant":
-        raise ValidationError({"messages": MESSAGES_SHAPE})
-    return cleaned
+    return validate(messages, complete=True)
 
 
 def answer_candidates(item: Item) -> list[Revision]:
@@ -589,8 +567,6 @@ def decide(
     others are recorded as alternatives. Locks the item's open stage visit row, so
     concurrent approvals are counted once each and the item advances exactly once.
     """
-    from reviews.pipeline import revision_submitted
-
     if decision not in Decision.values:
         raise ValidationError({"decision": UNKNOWN_DECISION})
     project = item.project
@@ -606,7 +582,7 @@ def decide(
         raise ValidationError({"feedback": FLAG_REASON})
     if decision in ACCEPTING:
         _required_scores(project, cleaned_scores)
-    edited = clean_messages(messages) if decision == Decision.EDIT else None
+    edited = clean_edit(messages) if decision == Decision.EDIT else None
     check_may_review(item, reviewer)
 
     with transaction.atomic():
@@ -698,7 +674,7 @@ def decide(
             if not transition(item, to=State.FLAGGED, actor=reviewer, reason=feedback, data=data):
                 raise ReviewConflict(MOVED_ON)
         if new_revision is not None:
-            revision_submitted(new_revision, actor=reviewer)
+            enqueue(CHECK_SUBMISSION, new_revision.pk)
     return review
 
 

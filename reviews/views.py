@@ -39,10 +39,10 @@ def _errors(exc: ValidationError) -> list[str]:
 def _checks_template() -> str:
     """The checks' own results partial when it exists, else a plain list of ours."""
     try:
-        get_template("reviews/_check_results.html")
+        get_template("checks/_results.html")
     except TemplateDoesNotExist:
         return "reviews/_review_checks.html"
-    return "reviews/_check_results.html"
+    return "checks/_results.html"
 
 
 @login_required

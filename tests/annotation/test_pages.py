@@ -9,8 +9,9 @@ from annotation import services
 from annotation.models import Assignment, AssignmentStatus, Item, Revision
 from annotation.services import transition
 from annotation.states import State
+from checks.models import CheckResult
 from projects import services as project_services
-from reviews.models import CheckResult, Review
+from reviews.models import Review
 from tests.factories import make_item
 
 pytestmark = pytest.mark.django_db

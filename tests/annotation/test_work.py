@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from annotation import services
+from annotation.messages import MESSAGES_EMPTY
 from annotation.models import Assignment, AssignmentStatus, Item, Revision
 from annotation.services import transition
 from annotation.states import State
@@ -140,9 +141,7 @@ def test_submit_refuses_an_incomplete_chat_with_a_clear_message(project, anna) -
         format="json",
     )
     assert bad.status_code == 400
-    assert bad.json()["detail"] == "messages: " + services.MESSAGES_EMPTY.format(
-        n=2, role="assistant"
-    )
+    assert bad.json()["detail"] == "messages: " + MESSAGES_EMPTY.format(n=2, role="assistant")
     assert not Revision.objects.exists()
 
 
@@ -259,14 +258,17 @@ def test_returned_items_come_back_to_their_annotator_first(project, anna) -> Non
     assert Revision.objects.filter(item=item).count() == 2
 
 
-def test_gold_items_are_served_at_the_gold_rate_without_saying_so(project, anna, rita) -> None:
+def test_gold_items_are_served_at_the_gold_rate_without_saying_so(
+    project, anna, rita, django_capture_on_commit_callbacks
+) -> None:
     project.gold_rate = 1.0
     project.save(update_fields=["gold_rate"])
     make_item(project, "normal")
     gold = make_item(project, "gold", is_gold=True, reference="The known answer.")
     lease = api_for(anna).post(f"/api/v1/projects/{project.pk}/next/").json()
     assert lease["id"] == gold.pk and "is_gold" not in lease and "reference" not in lease
-    services.submit(item=gold, user=anna, messages=answer(gold), base_revision=None)
+    with django_capture_on_commit_callbacks(execute=True):  # the check task, in-process
+        services.submit(item=gold, user=anna, messages=answer(gold), base_revision=None)
     assert claim(project, rita).item == gold  # every annotator meets it
     # The answer was scored against the reference as it was submitted.
     score = GoldScore.objects.get(item=gold, annotator=anna)
@@ -357,7 +359,7 @@ def test_item_detail_and_draft_and_submit_run_fixed_queries(
 
 def test_imported_items_land_in_the_queue_whose_filter_matches(project, alice, tmp_path) -> None:
     from annotation.services import save_queue
-    from projects.imports import import_file
+    from imports.services import import_file
 
     save_queue(project=project, name="Medical", priority=5, tags=["medical"])
     path = tmp_path / "rows.jsonl"

@@ -16,9 +16,11 @@ from django.urls import reverse
 
 from annotation.models import Item, Revision, RevisionKind
 from annotation.states import State
-from projects import exports
-from projects.exporters.split import in_validation, split_key
-from projects.models import ExportJob, JobStatus, TaskType
+from core.models import JobStatus
+from exports import services as exports
+from exports.models import ExportJob
+from exports.split import in_validation, split_key
+from projects.models import TaskType
 from reviews.models import Decision, Review
 from tests.factories import make_item
 

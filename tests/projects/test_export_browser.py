@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from projects.models import ExportJob
+from exports.models import ExportJob
 from tests.browser import shot
 from tests.factories import make_item
 

@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from projects import exports, services
-from projects.imports import import_file
+from exports import services as exports
+from imports.services import import_file
+from projects import services
 from projects.models import Project
 from tests.factories import approve_answered, make_item
 from tests.services import require_datasets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 
@@ -10,8 +11,9 @@ from django.conf import settings
 
 from annotation.models import Item, Revision, RevisionKind
 from config.celery import app as celery_app
-from projects import exports
-from projects.models import ExportJob, JobStatus
+from core.models import JobStatus
+from exports import services as exports
+from exports.models import ExportJob
 from tests.services import celery_worker, require_postgres, require_redis, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -78,7 +80,7 @@ def test_worker_killed_mid_export_retries_and_writes_identical_bytes(project, al
 
     # Items approved after the snapshot must not appear in the retried export.
     approved_items(project, 5)
-    assert exports.resume_stalled_exports(stale_after=exports.dt.timedelta(0)) == [job.pk]
+    assert exports.resume_stalled_exports(stale_after=datetime.timedelta(0)) == [job.pk]
     with celery_worker(extra_env=shared_storage()):
         wait_for(
             lambda: ExportJob.objects.filter(

@@ -11,8 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from annotation.models import Item
-from projects.importers import files, pipeline
-from projects.models import ImportJob, JobStatus
+from core.models import JobStatus
+from imports import files, pipeline
+from imports.models import ImportJob
 
 pytestmark = pytest.mark.django_db
 
@@ -224,7 +225,9 @@ def test_job_apis_say_when_no_worker_has_started_a_job(api, alice, project):
 
     from django.utils import timezone
 
-    from projects.models import WORKER_WAIT, ExportJob, Job
+    from core.models import WORKER_WAIT
+    from exports.models import ExportJob
+    from projects.models import Job
 
     long_ago = timezone.now() - WORKER_WAIT - timedelta(seconds=1)
     jobs: dict[str, Any] = {

@@ -10,9 +10,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotation.models import Item
-from projects.importers import files, formats, pipeline
-from projects.imports import ID_TWICE, INVALID_ROWS, import_file
-from projects.models import ImportJob, JobStatus
+from core.models import JobStatus
+from imports import files, formats, pipeline
+from imports.models import ImportJob
+from imports.services import ID_TWICE, INVALID_ROWS, import_file
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 
 from annotation.models import Item
 from config.celery import app as celery_app
-from projects.models import ImportJob, JobStatus
+from core.models import JobStatus
+from imports.models import ImportJob
 from tests.browser import shot
 from tests.services import celery_worker
 

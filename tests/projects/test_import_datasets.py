@@ -10,9 +10,9 @@ from collections import Counter
 import pytest
 
 from annotation.models import Item
-from projects.importers.pipeline import NO_USER_TURN
-from projects.imports import import_file
-from projects.models import JobStatus
+from core.models import JobStatus
+from imports.pipeline import NO_USER_TURN
+from imports.services import import_file
 from tests.services import require_datasets
 
 pytestmark = pytest.mark.django_db

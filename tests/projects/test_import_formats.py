@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from annotation.messages import normalize_text, prompt_hash
 from annotation.models import Item
-from projects.importers.normalize import normalize_text, prompt_hash
-from projects.imports import import_file
-from projects.models import JobStatus
+from core.models import JobStatus
+from imports.services import import_file
 from tests.factories import make_item
 
 pytestmark = pytest.mark.django_db

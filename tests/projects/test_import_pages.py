@@ -11,8 +11,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotation.models import Item
-from projects.importers import pipeline
-from projects.models import ImportJob, JobStatus
+from core.models import JobStatus
+from imports import pipeline
+from imports.models import ImportJob
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +105,9 @@ def test_jobs_no_worker_picks_up_say_so(client, alice, project):
 
     from django.utils import timezone
 
-    from projects.models import WORKER_WAIT, ExportJob, Job
+    from core.models import WORKER_WAIT
+    from exports.models import ExportJob
+    from projects.models import Job
 
     client.force_login(alice)
     upload(client, jsonl(GOOD))  # stays pending: no on_commit here

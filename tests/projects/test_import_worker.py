@@ -10,8 +10,9 @@ import pytest
 
 from annotation.models import Item
 from config.celery import app as celery_app
-from projects.imports import import_file
-from projects.models import ImportJob, JobStatus
+from core.models import JobStatus
+from imports.models import ImportJob
+from imports.services import import_file
 from tests.services import celery_worker, require_postgres, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

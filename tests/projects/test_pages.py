@@ -165,7 +165,9 @@ def test_project_list_query_count_does_not_grow(
         assert client.get("/projects/").status_code == 200
 
 
-def test_people_page_shows_gold_scores_per_annotator(client, alice, anna, project) -> None:
+def test_people_page_shows_gold_scores_per_annotator(
+    client, alice, anna, project, django_capture_on_commit_callbacks
+) -> None:
     from annotation.services import claim_next, submit
     from tests.factories import make_item
 
@@ -174,12 +176,13 @@ def test_people_page_shows_gold_scores_per_annotator(client, alice, anna, projec
     project.save(update_fields=["gold_rate"])
     lease = claim_next(project=project, user=anna)
     assert lease is not None and lease.item == gold
-    submit(
-        item=gold,
-        user=anna,
-        messages=[*gold.source, {"role": "assistant", "content": "2 + 2 is 4."}],
-        base_revision=None,
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the check task scores it
+        submit(
+            item=gold,
+            user=anna,
+            messages=[*gold.source, {"role": "assistant", "content": "2 + 2 is 4."}],
+            base_revision=None,
+        )
     client.force_login(alice)
     html = client.get("/projects/support/members/").content.decode()
     assert "similarity 1.00" in html

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from annotation.services import transition
 from annotation.states import State
-from reviews.models import CheckResult, Review
+from checks.models import CheckResult
+from reviews.models import Review
 from tests.factories import make_item
 
 

@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 
 from annotation.states import State
+from checks.models import CheckConfig
+from checks.services import project_checks
 from projects.models import Job
-from reviews.models import CheckConfig
 from tests.factories import make_item
 
 
@@ -61,7 +62,7 @@ def test_bad_patch_is_a_400_with_a_detail_and_changes_nothing(
     )
     assert response.status_code == 400
     assert "max_chars must be a number" in response.json()["detail"]
-    assert CheckConfig.objects.get(project=project, name="pii").severity == "warn"
+    assert next(c for c in project_checks(project) if c.name == "pii").severity == "warn"
     response = api(alice).patch(
         f"/api/v1/projects/{project.pk}/checks/", ["nonsense"], format="json"
     )
@@ -161,7 +162,7 @@ def test_checks_page_htmx_save_returns_the_card_with_errors(project: Any, alice:
     )
     assert response.status_code == 200  # htmx swaps only 2xx: the card comes back with the error
     assert "set prefix before enabling" in response.content.decode()
-    assert not CheckConfig.objects.get(project=project, name="required_prefix").enabled
+    assert not next(c for c in project_checks(project) if c.name == "required_prefix").enabled
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from reviews.models import CheckConfig
+from checks.models import CheckConfig
 from tests.browser import shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

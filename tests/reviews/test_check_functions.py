@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from reviews.autochecks import REGISTRY, CheckContext, Duplicate
-from reviews.autochecks.duplicates import band_keys, jaccard, signature, similarity
-from reviews.autochecks.pii import find_pii, iban_ok, luhn_ok, redact
-from reviews.autochecks.structure import count_tokens
+from checks.registry import REGISTRY, CheckContext, Duplicate
+from checks.registry.duplicates import band_keys, jaccard, signature, similarity
+from checks.registry.pii import find_pii, iban_ok, luhn_ok, redact
+from checks.registry.structure import count_tokens
 
 CTX = CheckContext()
 
@@ -84,7 +84,7 @@ def test_format_accepts_system_first_and_multi_turn() -> None:
 
 def test_tokens_are_counted_with_the_real_cl100k_and_o200k_tables() -> None:
     # Known token ids from OpenAI's published tables: "Hello world" is [9906, 1917] in cl100k.
-    from reviews.autochecks.structure import encoding
+    from checks.registry.structure import encoding
 
     assert encoding("cl100k_base").encode_ordinary("Hello world") == [9906, 1917]
     assert encoding("o200k_base").encode_ordinary("Hello world") == [13225, 2375]

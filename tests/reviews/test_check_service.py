@@ -13,10 +13,13 @@ from django.utils import timezone
 
 from annotation.models import Item, Revision, RevisionKind, Transition
 from annotation.states import State
-from projects.models import Job, JobStatus, TaskType
-from reviews import checks, pipeline
-from reviews.autochecks import REGISTRY
-from reviews.models import CheckConfig, CheckResult, DuplicateBand, DuplicateEntry
+from checks import services as checks
+from checks.models import CheckResult, DuplicateBand, DuplicateEntry
+from checks.registry import REGISTRY
+from core.enqueue import CHECK_SUBMISSION, enqueue
+from core.models import JobStatus
+from projects.models import Job, TaskType
+from reviews import pipeline
 from tests.factories import make_item
 
 GOOD = "Open Settings, choose Security and click Reset password. We email you a link."
@@ -28,9 +31,13 @@ def submitted(project: Any, answer: str = GOOD, **kwargs: Any) -> Item:
 
 def check(item: Item) -> Item:
     assert item.current_revision_id is not None
-    checks.run_checks_for_revision(item.current_revision_id)
+    pipeline.check_submission(item.current_revision_id)  # what the check task runs
     item.refresh_from_db()
     return item
+
+
+def configured(project: Any, name: str) -> checks.ConfiguredCheck:
+    return next(c for c in checks.project_checks(project) if c.name == name)
 
 
 def outcomes(item: Item) -> dict[str, str]:
@@ -41,7 +48,7 @@ def outcomes(item: Item) -> dict[str, str]:
 
 @pytest.mark.django_db
 def test_a_new_project_has_every_check_that_needs_no_configuration_enabled(project: Any) -> None:
-    rows = {c.name: c for c in CheckConfig.objects.filter(project=project)}
+    rows = {c.name: c for c in checks.project_checks(project)}
     assert set(rows) == set(REGISTRY)
     for name, check_ in REGISTRY.items():
         assert rows[name].enabled is (not check_.needs_config), name
@@ -110,7 +117,7 @@ def test_results_of_a_stale_revision_do_not_move_the_item(project: Any, anna: An
         item=item, messages=old.messages, kind=RevisionKind.SUBMISSION, author=anna
     )
     Item.objects.filter(pk=item.pk).update(current_revision=newer)
-    checks.run_checks_for_revision(old.pk)
+    pipeline.check_submission(old.pk)
     item.refresh_from_db()
     assert item.state == State.SUBMITTED
     assert not DuplicateEntry.objects.filter(item=item).exists()  # only the current text is indexed
@@ -122,7 +129,7 @@ def test_submit_through_the_pipeline_runs_the_checks(
 ) -> None:
     item = submitted(project)
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        pipeline.revision_submitted(item.current_revision, actor=None)  # type: ignore[arg-type]
+        enqueue(CHECK_SUBMISSION, item.current_revision_id)  # as submit does
     item.refresh_from_db()
     assert item.state == State.IN_REVIEW
     assert CheckResult.objects.filter(revision=item.current_revision).exists()
@@ -197,7 +204,7 @@ def test_update_checks_validates_everything_before_saving(project: Any) -> None:
             project=project,
             changes={"length": {"enabled": False}, "near_duplicate": {"options": {"threshold": 3}}},
         )
-    assert CheckConfig.objects.get(project=project, name="length").enabled  # nothing half-applied
+    assert configured(project, "length").enabled  # nothing half-applied
     updated = checks.update_checks(
         project=project,
         changes={

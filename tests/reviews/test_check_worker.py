@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from annotation.models import Item
 from annotation.states import State
+from checks import services as checks
+from checks.models import CheckResult
 from config.celery import app as celery_app
-from reviews import checks
-from reviews.models import CheckResult
+from reviews.pipeline import check_submission
 from reviews.tasks import run_checks
 from tests.factories import make_item
 from tests.services import celery_worker, require_postgres, require_redis, wait_for
@@ -83,6 +84,6 @@ def test_worker_killed_mid_task_then_a_new_worker_finishes_with_one_set_of_resul
     assert sorted(names) == sorted(expected)
 
     # When the broker finally redelivers the original message, nothing changes.
-    checks.run_checks_for_revision(revision_id)
+    check_submission(revision_id)
     assert CheckResult.objects.filter(revision_id=revision_id).count() == len(expected)
     assert state_of(item) == State.IN_REVIEW

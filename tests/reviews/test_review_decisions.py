@@ -12,15 +12,9 @@ from django.db import connection
 
 from annotation.models import Revision, RevisionKind, Transition
 from annotation.states import State
+from checks.models import CheckResult
 from reviews import selectors, services
-from reviews.models import (
-    CheckResult,
-    Review,
-    ReviewAgreement,
-    ReviewLease,
-    RubricCriterion,
-    StageVisit,
-)
+from reviews.models import Review, ReviewAgreement, ReviewLease, RubricCriterion, StageVisit
 from tests.factories import make_item
 from tests.reviews.conftest import in_review, leased
 from tests.services import require_postgres

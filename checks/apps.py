@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ChecksConfig(AppConfig):
+    name = "checks"
+    verbose_name = "Automated checks"
+
+    def ready(self) -> None:
+        # Imported here: models and services load only once every app is ready.
+        from annotation.selectors import ITEM_SECTIONS, ItemSection
+        from checks.services import current_results, result_row
+
+        ITEM_SECTIONS["checks"] = ItemSection(load=current_results, serialize=result_row)

@@ -1,0 +1,188 @@
+"""Pages for automated checks: the project's Checks page (configure, re-check) and the
+live endpoint the annotator's editor calls while its user types."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from annotation.models import Item
+from annotation.states import State
+from checks import services
+from checks.services import ConfiguredCheck
+from projects.access import project_access
+from projects.models import Job, Role
+
+RECENT_JOBS = 5
+
+
+def _option_fields(configured: ConfiguredCheck) -> list[dict[str, Any]]:
+    fields = []
+    for option in configured.check.options:
+        value = configured.options.get(option.name, option.default)
+        fields.append(
+            {
+                "name": option.name,
+                "field": f"opt-{option.name}",
+                "kind": option.kind,
+                "help": option.help,
+                "choices": option.choices,
+                "value": "\n".join(value) if option.kind == "list" else value,
+                "label": option.name.replace("_", " ").capitalize(),
+            }
+        )
+    return fields
+
+
+def _card(configured: ConfiguredCheck, error: str = "") -> dict[str, Any]:
+    return {"c": configured, "fields": _option_fields(configured), "error": error}
+
+
+def _form_change(configured: ConfiguredCheck, post: Any) -> dict[str, Any]:
+    """The change a check's form on the Checks page asks for, typed like the API's."""
+    options: dict[str, Any] = {}
+    for option in configured.check.options:
+        key = f"opt-{option.name}"
+        if option.kind == "bool":
+            options[option.name] = key in post
+        elif key in post:
+            options[option.name] = post.get(key, "")
+    return {"enabled": "enabled" in post, "severity": post.get("severity", ""), "options": options}
+
+
+def _jobs(project_id: int) -> list[Job]:
+    return list(
+        Job.objects.filter(project_id=project_id, kind="recheck").order_by("-created_at")[
+            :RECENT_JOBS
+        ]
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def checks_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every check with its switch, severity and options; one form per check."""
+    access = project_access(request.user, slug, Role.ADMIN)
+    project = access.project
+    configured = services.project_checks(project)
+    if request.method == "POST":
+        name = request.POST.get("check", "")
+        current = next((c for c in configured if c.name == name), None)
+        if current is None:
+            raise Http404("No such check.")
+        try:
+            updated = services.update_checks(
+                project=project, changes={name: _form_change(current, request.POST)}
+            )
+        except ValidationError as exc:
+            card = _card(current, " ".join(exc.messages))
+            if request.htmx:  # type: ignore[attr-defined]
+                # 200 so htmx swaps the card in: the error shows beside the fields.
+                return render(request, "checks/card.html", {"project": project, **card})
+            messages.error(request, card["error"])
+            return redirect(f"/projects/{project.slug}/checks/#check-{name}")
+        fresh = next(c for c in updated if c.name == name)
+        if request.htmx:  # type: ignore[attr-defined]
+            return render(
+                request,
+                "checks/card.html",
+                {"project": project, "saved": True, **_card(fresh)},
+            )
+        messages.success(request, f"Saved “{fresh.check.label}”.")
+        return redirect(f"/projects/{project.slug}/checks/#check-{name}")
+    jobs = _jobs(project.pk)
+    context = {
+        "project": project,
+        "access": access,
+        "cards": [_card(c) for c in configured],
+        "jobs": jobs,
+        "running": any(j.status in ("pending", "running") for j in jobs),
+        "states": State.choices,
+    }
+    template = "checks/checks.html#jobs" if request.htmx else "checks/checks.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def recheck(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start a re-check job from the Checks page (item ids, or every item in a state)."""
+    access = project_access(request.user, slug, Role.ADMIN)
+    raw_ids = re.findall(r"\d+", request.POST.get("items", ""))
+    state = request.POST.get("state", "") or None
+    try:
+        job = services.start_recheck(
+            project=access.project,
+            actor=request.user,
+            item_ids=raw_ids or None,
+            state=None if raw_ids else state,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"Re-checking {job.total} items in the background (job {job.pk})."
+        )
+    return redirect(f"/projects/{access.project.slug}/checks/#recheck")
+
+
+def _item_in(project_id: int, raw: str) -> Item | None:
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404("No such item.")
+    item = (
+        Item.objects.filter(pk=int(raw), project_id=project_id)
+        .only("pk", "model_draft", "project_id")
+        .first()
+    )
+    if item is None:
+        raise Http404("No such item.")
+    return item
+
+
+@login_required
+@require_POST
+def live(request: HttpRequest, slug: str) -> HttpResponse:
+    """The cheap checks on what the annotator has typed so far, as the results fragment.
+    Form fields: ``messages`` (JSON list) and optionally ``item`` (its id)."""
+    access = project_access(request.user, slug, Role.ANNOTATOR)
+    item = _item_in(access.project.pk, request.POST.get("item", ""))
+    try:
+        results = services.live_results(
+            project=access.project, messages=request.POST.get("messages", ""), item=item
+        )
+    except ValidationError as exc:
+        return render(
+            request,
+            "checks/_results.html",
+            {"results": [], "error": " ".join(exc.messages), "live": True},
+            status=400,
+        )
+    return render(
+        request,
+        "checks/_results.html",
+        {"results": results, "live": True, "project": access.project},
+    )
+
+
+@login_required
+@require_POST
+def redact(request: HttpRequest, slug: str) -> JsonResponse:
+    """The ``messages`` form field with personal data replaced by typed placeholders;
+    answers ``{"messages": [...]}``."""
+    access = project_access(request.user, slug, Role.ANNOTATOR)
+    try:
+        raw = json.loads(request.POST.get("messages", ""))
+        redacted = services.redact(project=access.project, messages=raw)
+    except (ValueError, ValidationError):
+        return JsonResponse({"detail": services.BAD_MESSAGES}, status=400)
+    return JsonResponse({"messages": redacted})

@@ -1,0 +1,378 @@
+"""Reading an uploaded file safely: size limits, gzip (with a bomb guard), encodings,
+line limits, and the three containers every format comes in (JSON lines, a JSON
+array, CSV/TSV).
+
+Problems that make the whole file unreadable raise :class:`FileProblem`; problems of
+one row are yielded as :class:`RowError` so the report can list every bad row.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from django.conf import settings
+
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
+CHUNK = 1 << 20
+MB = 1024 * 1024
+
+EMPTY_FILE = "The file is empty: there is nothing to import."
+TOO_BIG = "The file is {size}; the largest file this instance accepts is {limit}."
+BOMB = (
+    "The compressed file expands to more than {limit} (or more than {ratio} times its "
+    "compressed size), so it was not unpacked. Split it, or upload it uncompressed."
+)
+BAD_GZIP = "The file looks gzip-compressed but cannot be unpacked: {error}."
+UTF16 = "The file is UTF-16 encoded; save it as UTF-8 and upload it again."
+NOT_UTF8 = "Line {line} is not valid UTF-8 (byte 0x{byte:02x} at position {column}); save the file as UTF-8."
+LINE_TOO_LONG = "This line is longer than the {limit} limit for one row."
+FIELD_TOO_LONG = "This text is longer than the {limit} limit for one field."
+NOT_JSON = "This line is not valid JSON: {error}."
+TRUNCATED = "The last line is not complete JSON ({error}); the file may have been cut short."
+TOO_DEEP = "This row is nested too deeply to be a conversation."
+NOT_OBJECT = "Each line must be a JSON object ({{...}}), not {kind}."
+NOT_ARRAY = "The file is JSON but not an array of objects; use a JSON array or one object per line."
+ARRAY_BROKEN = "The JSON array is broken at line {line}: {error}."
+ARRAY_TOO_BIG = "JSON array files over {limit} are not supported; convert the file to JSON lines."
+CSV_BROKEN = "The CSV file cannot be read at line {line}: {error}."
+
+
+def human_size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}".replace(".0 ", " ")
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} bytes"  # pragma: no cover
+
+
+class FileProblem(Exception):
+    """The whole file cannot be imported; ``message`` says why in words."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class RowError(Exception):
+    """One bad row: which field, and what is wrong with it."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int
+    max_field_bytes: int
+    max_unpacked_bytes: int
+    max_ratio: int
+    max_array_bytes: int
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        max_file = int(settings.IMPORT_MAX_FILE_BYTES)
+        return cls(
+            max_file_bytes=max_file,
+            max_field_bytes=int(settings.IMPORT_MAX_FIELD_BYTES),
+            max_unpacked_bytes=int(getattr(settings, "IMPORT_MAX_UNPACKED_BYTES", max_file)),
+            max_ratio=int(getattr(settings, "IMPORT_MAX_GZIP_RATIO", 100)),
+            max_array_bytes=int(getattr(settings, "IMPORT_MAX_JSON_ARRAY_BYTES", 256 * MB)),
+        )
+
+
+class _Guarded(io.RawIOBase):
+    """Counts unpacked bytes and stops a decompression bomb before it fills memory."""
+
+    # Small files may compress very well; the ratio is only judged past this size.
+    RATIO_FLOOR = 16 * MB
+
+    def __init__(self, inner: IO[bytes], packed: IO[bytes], limits: Limits) -> None:
+        self.inner = inner
+        self.packed = packed
+        self.limits = limits
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self.inner.read(len(buffer))
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise FileProblem(BAD_GZIP.format(error=exc)) from None
+        n = len(data)
+        buffer[:n] = data
+        self.count += n
+        packed = max(self.packed.tell(), 1)
+        if self.count > self.limits.max_unpacked_bytes or (
+            self.count > self.RATIO_FLOOR and self.count > packed * self.limits.max_ratio
+        ):
+            raise FileProblem(
+                BOMB.format(
+                    limit=human_size(self.limits.max_unpacked_bytes), ratio=self.limits.max_ratio
+                )
+            )
+        return n
+
+
+class Source:
+    """An opened upload: ``stream`` gives the (unpacked) bytes, ``position()`` how far
+    into the stored file reading has got, for the progress bar."""
+
+    def __init__(self, path: Path, limits: Limits) -> None:
+        self.path = path
+        self.limits = limits
+        self.size = path.stat().st_size
+        if self.size > limits.max_file_bytes:
+            raise FileProblem(
+                TOO_BIG.format(size=human_size(self.size), limit=human_size(limits.max_file_bytes))
+            )
+        if self.size == 0:
+            raise FileProblem(EMPTY_FILE)
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115  (closed by close())
+        self.compressed = self._file.read(2) == GZIP_MAGIC
+        self._file.seek(0)
+        if self.compressed:
+            inner: Any = gzip.GzipFile(fileobj=self._file, mode="rb")
+            self.stream: IO[bytes] = io.BufferedReader(_Guarded(inner, self._file, limits), CHUNK)
+        else:
+            self.stream = io.BufferedReader(self._file, CHUNK)
+
+    def position(self) -> int:
+        try:
+            return min(self._file.tell(), self.size)
+        except ValueError:
+            return self.size
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def head(self, n: int = 64 * 1024) -> bytes:
+        """The first bytes of the unpacked content, BOM removed (reading starts over)."""
+        data: bytes = self.stream.peek(n)[:n]  # type: ignore[attr-defined]
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise FileProblem(UTF16)
+        return data[3:] if data.startswith(UTF8_BOM) else data
+
+
+class TooLong:
+    """Marker for a line over the row limit (its bytes were skipped)."""
+
+
+def iter_lines(source: Source) -> Iterator[tuple[int, bytes | TooLong, bool]]:
+    """(line number, raw bytes without the BOM, whether a line end followed)."""
+    stream = source.stream
+    limit = source.limits.max_field_bytes
+    number = 0
+    while True:
+        raw = stream.readline(limit + 1)
+        if not raw:
+            return
+        number += 1
+        if number == 1 and raw.startswith(UTF8_BOM):
+            raw = raw[3:]
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while True:  # skip the rest of the line without holding it
+                rest = stream.readline(CHUNK)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield number, TooLong(), True
+            continue
+        ended = raw.endswith(b"\n")
+        yield number, raw, ended
+
+
+def _decode_line(raw: bytes, number: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RowError(
+            NOT_UTF8.format(line=number, byte=raw[exc.start], column=exc.start + 1)
+        ) from None
+
+
+def _object_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    return "a number" if isinstance(value, int | float) else "a value"
+
+
+def iter_jsonl(source: Source) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    limit = human_size(source.limits.max_field_bytes)
+    loads = orjson.loads
+    for number, raw, ended in iter_lines(source):
+        if isinstance(raw, TooLong):
+            yield number, RowError(LINE_TOO_LONG.format(limit=limit))
+            continue
+        if not raw.strip():
+            continue
+        try:
+            value = loads(raw)
+        except orjson.JSONDecodeError as exc:
+            yield number, _json_problem(raw, number, exc.msg, ended)
+            continue
+        if not isinstance(value, dict):
+            yield number, RowError(NOT_OBJECT.format(kind=_object_kind(value)))
+            continue
+        yield number, value
+
+
+def _json_problem(raw: bytes, number: int, message: str, ended: bool) -> RowError:
+    try:
+        _decode_line(raw, number)
+    except RowError as exc:
+        return exc
+    if "depth limit" in message or "recursion" in message:
+        return RowError(TOO_DEEP)
+    return RowError((NOT_JSON if ended else TRUNCATED).format(error=message.lower()))
+
+
+def iter_json_array(source: Source) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    limits = source.limits
+    data = source.stream.read(limits.max_array_bytes + 1)
+    if len(data) > limits.max_array_bytes:
+        raise FileProblem(ARRAY_TOO_BIG.format(limit=human_size(limits.max_array_bytes)))
+    if data.startswith(UTF8_BOM):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise FileProblem(
+            NOT_UTF8.format(line=line, byte=data[exc.start], column=column), line=line
+        ) from None
+    del data
+    decoder = json.JSONDecoder()
+    pos = _skip_ws(text, 0)
+    if pos >= len(text):
+        raise FileProblem(EMPTY_FILE)
+    if text[pos] != "[":
+        raise FileProblem(NOT_ARRAY)
+    line, counted = 1, 0
+
+    def line_at(p: int) -> int:
+        nonlocal line, counted
+        line += text.count("\n", counted, p)
+        counted = p
+        return line
+
+    pos = _skip_ws(text, pos + 1)
+    if pos < len(text) and text[pos] == "]":
+        return
+    while True:
+        start = line_at(pos)
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise FileProblem(
+                ARRAY_BROKEN.format(line=line_at(exc.pos), error=exc.msg.lower()), line=line
+            ) from None
+        except RecursionError:
+            raise FileProblem(f"Line {start}: {TOO_DEEP}", line=start) from None
+        if isinstance(value, dict):
+            yield start, value
+        else:
+            yield start, RowError(NOT_OBJECT.format(kind=_object_kind(value)))
+        pos = _skip_ws(text, pos)
+        if pos < len(text) and text[pos] == ",":
+            pos = _skip_ws(text, pos + 1)
+            continue
+        if pos < len(text) and text[pos] == "]":
+            if _skip_ws(text, pos + 1) < len(text):
+                raise FileProblem(
+                    ARRAY_BROKEN.format(line=line_at(pos), error="text after the closing ]")
+                )
+            return
+        what = "the file ends before the closing ]" if pos >= len(text) else "expected , or ]"
+        raise FileProblem(ARRAY_BROKEN.format(line=line_at(pos), error=what), line=line)
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    n = len(text)
+    while pos < n and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _csv_lines(source: Source) -> Iterator[str]:
+    limit = human_size(source.limits.max_field_bytes)
+    for number, raw, _ended in iter_lines(source):
+        if isinstance(raw, TooLong):
+            raise FileProblem(f"Line {number}: " + LINE_TOO_LONG.format(limit=limit), line=number)
+        # Undecodable bytes are carried through and reported for their row only.
+        yield raw.decode("utf-8", errors="surrogateescape")
+
+
+def sniff_delimiter(head: bytes) -> str:
+    first = head.split(b"\n", 1)[0]
+    return "\t" if first.count(b"\t") > first.count(b",") else ","
+
+
+def iter_csv(source: Source, delimiter: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """Rows as ``{header: cell}``; cells stay literal text (no formula handling)."""
+    csv.field_size_limit(source.limits.max_field_bytes)
+    reader = csv.reader(_csv_lines(source), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FileProblem(EMPTY_FILE) from None
+    except csv.Error as exc:
+        raise FileProblem(CSV_BROKEN.format(line=reader.line_num, error=exc)) from None
+    header = [h.strip() for h in header]
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise FileProblem(CSV_BROKEN.format(line=reader.line_num, error=exc)) from None
+        number = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        try:
+            "\x1f".join(cells).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start]
+            byte = ord(bad) - 0xDC00 if "\udc80" <= bad <= "\udcff" else 0
+            yield number, RowError(NOT_UTF8.format(line=number, byte=byte, column=exc.start + 1))
+            continue
+        if len(cells) > len(header):
+            yield (
+                number,
+                RowError(
+                    f"This row has {len(cells)} cells but the header has {len(header)} columns."
+                ),
+            )
+            continue
+        yield number, dict(zip(header, cells, strict=False))
+
+
+def csv_header(source: Source, delimiter: str) -> list[str]:
+    reader = csv.reader(_csv_lines(source), delimiter=delimiter)
+    try:
+        return [h.strip() for h in next(reader)]
+    except (StopIteration, csv.Error):
+        return []

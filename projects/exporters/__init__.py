@@ -1,1 +1,0 @@
-"""Writers for every export format, and the export job that uses them."""
