@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -42,6 +44,33 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif not isinstance(response.data, dict) or "detail" not in response.data:
         response.data = {"detail": _first_message(response.data)}
     return response
+
+
+UNKNOWN_FIELDS = "Unknown field(s): {names}. This endpoint does not take them."
+
+
+class RefuseUnknownFields:
+    """Serializer mixin: a field the serializer does not declare is a 400 naming it,
+    never silently ignored."""
+
+    initial_data: Any
+    fields: Any
+
+    def validate(self, attrs: Any) -> Any:
+        sent = self.initial_data if isinstance(self.initial_data, dict) else {}
+        unknown = sorted(set(sent) - set(self.fields))
+        if unknown:
+            raise exceptions.ValidationError(UNKNOWN_FIELDS.format(names=", ".join(unknown)))
+        return attrs
+
+
+def request_user(request: Request) -> User:
+    """The signed-in user of an API request (every endpoint but the token exchange and
+    the health check requires one)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user
 
 
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
@@ -13,9 +14,11 @@ from django_htmx.middleware import HtmxDetails
 
 
 class HtmxHttpRequest(HttpRequest):
-    """A request that went through django-htmx's middleware (every request here does)."""
+    """A page request: it went through django-htmx's middleware (every request does), and
+    its user is signed in (every page but the login page requires it)."""
 
     htmx: HtmxDetails
+    user: User
 
 
 def render_page(

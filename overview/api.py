@@ -8,12 +8,13 @@ from typing import Any
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from checks.services import project_checks, update_checks
+from core.api import RefuseUnknownFields, request_user
 from overview.selectors import project_stats
 from projects import services
 from projects.access import project_access, visible_projects
@@ -21,6 +22,25 @@ from projects.models import Membership, Project, Role
 from projects.serializers import ProjectInputSerializer, ProjectSerializer
 from reviews.selectors import review_stages
 from reviews.services import set_review_stages
+
+
+class ProjectWriteSerializer(RefuseUnknownFields, ProjectInputSerializer):
+    """A project's fields, plus its review policy and check configuration; create and
+    change accept the same fields, and apply them all or nothing."""
+
+    review_stages = serializers.ListField(
+        child=serializers.JSONField(), required=False, help_text="Ordered review stages."
+    )
+    checks = serializers.JSONField(
+        required=False, help_text="Per check name: enabled, severity, options."
+    )
+
+
+def _apply_policy(project: Project, data: dict[str, Any]) -> None:
+    if "review_stages" in data:
+        set_review_stages(project=project, stages=data["review_stages"])
+    if "checks" in data:
+        update_checks(project=project, changes=data["checks"])
 
 
 def _roles(user: Any) -> dict[int, str]:
@@ -34,11 +54,14 @@ class ProjectListView(APIView):
         context = {"roles": _roles(request.user)}
         return Response(ProjectSerializer(projects, many=True, context=context).data)
 
-    @extend_schema(request=ProjectInputSerializer, responses=ProjectSerializer)
+    @extend_schema(request=ProjectWriteSerializer, responses=ProjectSerializer)
     def post(self, request: Request) -> Response:
-        data = ProjectInputSerializer(data=request.data)
+        """Create a project (the caller becomes its admin), with ``review_stages`` and
+        ``checks`` if given: all or nothing."""
+        data = ProjectWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        policy = {k: fields.pop(k) for k in ("review_stages", "checks") if k in fields}
         if not fields.get("name"):
             return Response(
                 {
@@ -47,9 +70,10 @@ class ProjectListView(APIView):
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        project = services.create_project(creator=request.user, **fields)  # type: ignore[arg-type]
-        context = {"roles": {project.pk: Role.ADMIN}}
-        return Response(ProjectSerializer(project, context=context).data, status=201)
+        with transaction.atomic():
+            project = services.create_project(creator=request_user(request), **fields)
+            _apply_policy(project, policy)
+        return Response(_project_detail(project, Role.ADMIN), status=status.HTTP_201_CREATED)
 
 
 def _project_detail(project: Project, role: str | None) -> dict[str, Any]:
@@ -69,18 +93,17 @@ class ProjectDetailView(APIView):
         access = project_access(request.user, project_id)
         return Response(_project_detail(access.project, access.role))
 
-    @extend_schema(request=ProjectInputSerializer, responses=ProjectSerializer)
+    @extend_schema(request=ProjectWriteSerializer, responses=ProjectSerializer)
     def patch(self, request: Request, project_id: int) -> Response:
         """Change fields, ``review_stages`` and ``checks`` together: all or nothing."""
         access = project_access(request.user, project_id, Role.ADMIN)
-        data = ProjectInputSerializer(data=request.data, partial=True)
+        data = ProjectWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        policy = {k: fields.pop(k) for k in ("review_stages", "checks") if k in fields}
         with transaction.atomic():
-            project = services.update_project(project=access.project, **data.validated_data)
-            if "review_stages" in request.data:
-                set_review_stages(project=project, stages=request.data["review_stages"])
-            if "checks" in request.data:
-                update_checks(project=project, changes=request.data["checks"])
+            project = services.update_project(project=access.project, **fields)
+            _apply_policy(project, policy)
         return Response(_project_detail(project, access.role))
 
 

@@ -70,9 +70,8 @@ def members(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             status = 400
     rows = list(Membership.objects.filter(project=access.project).select_related("user"))
     gold = {g["user_id"]: g for g in gold_scores(access.project)}
-    for row in rows:
-        row.gold = gold.get(row.user_id)  # type: ignore[attr-defined]
-    context = {"project": access.project, "access": access, "form": form, "members": rows}
+    members = [(row, gold.get(row.user_id)) for row in rows]
+    context = {"project": access.project, "access": access, "form": form, "members": members}
     return render_page(request, "overview/members.html", context, partial="members", status=status)
 
 

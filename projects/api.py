@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import request_user
 from projects import services
 from projects.access import project_access
 from projects.models import Guideline, Job, Membership, Role
@@ -89,7 +90,7 @@ class GuidelinesView(APIView):
         guideline = services.publish_guideline(
             project=access.project,
             body=data.validated_data["body"],
-            author=request.user,  # type: ignore[arg-type]
+            author=request_user(request),
         )
         return Response(GuidelineSerializer(guideline).data, status=status.HTTP_201_CREATED)
 
@@ -98,7 +99,7 @@ class AcknowledgeView(APIView):
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, project_id: int) -> Response:
         access = project_access(request.user, project_id)
-        ack = services.acknowledge_guideline(project=access.project, user=request.user)  # type: ignore[arg-type]
+        ack = services.acknowledge_guideline(project=access.project, user=request_user(request))
         return Response(
             {"version": ack.guideline.version, "acknowledged_at": ack.acknowledged_at},
             status=status.HTTP_200_OK,

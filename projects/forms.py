@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -30,8 +30,8 @@ class ProjectForm(_ProjectModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 5})}
         help_texts = {"slug": "Short name used in URLs and on the command line."}
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.fields["slug"].required = False
         for name in ("lease_minutes", "max_leases", "gold_rate"):
             self.fields[name].required = False

@@ -8,7 +8,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,14 +24,12 @@ User = get_user_model()
 
 @login_required
 def project_list(request: HtmxHttpRequest) -> HttpResponse:
-    projects = list(
-        visible_projects(request.user).annotate(item_count=Count("items")).order_by("name")
+    mine = Membership.objects.filter(project=OuterRef("pk"), user_id=request.user.pk)
+    projects = (
+        visible_projects(request.user)
+        .annotate(item_count=Count("items"), role=Subquery(mine.values("role")[:1]))
+        .order_by("name")
     )
-    roles = dict(
-        Membership.objects.filter(user_id=request.user.pk or 0).values_list("project_id", "role")
-    )
-    for project in projects:
-        project.role = roles.get(project.pk)  # type: ignore[attr-defined]
     return render(request, "projects/list.html", {"projects": projects})
 
 
@@ -41,7 +39,7 @@ def project_create(request: HtmxHttpRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            project = services.create_project(creator=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            project = services.create_project(creator=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:
@@ -85,7 +83,7 @@ def guidelines(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 current = services.publish_guideline(
                     project=project,
                     body=form.cleaned_data["body"],
-                    author=request.user,  # type: ignore[arg-type]
+                    author=request.user,
                 )
             except ValidationError as exc:
                 add_form_errors(form, exc)
@@ -112,7 +110,7 @@ def guidelines(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def guideline_acknowledge(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = project_access(request.user, slug)
     try:
-        ack = services.acknowledge_guideline(project=access.project, user=request.user)  # type: ignore[arg-type]
+        ack = services.acknowledge_guideline(project=access.project, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
