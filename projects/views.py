@@ -4,10 +4,9 @@ just its section when htmx asks, so everything also works without JavaScript."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -20,6 +19,8 @@ from projects.forms import GuidelineForm, ProjectForm, UserForm
 from projects.models import Guideline, Membership, Role
 
 User = get_user_model()
+
+STAFF_ONLY = "Only instance staff manage user accounts."
 
 
 @login_required
@@ -121,9 +122,12 @@ def guideline_acknowledge(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return redirect("overview:project", slug=slug)
 
 
-@staff_member_required
+@login_required
 @require_http_methods(["GET", "POST"])
 def users(request: HtmxHttpRequest) -> HttpResponse:
+    """Instance staff create accounts here; anyone else is told they may not."""
+    if not request.user.is_staff:
+        raise PermissionDenied(STAFF_ONLY)
     form = UserForm(request.POST or None)
     status = 200
     if request.method == "POST":

@@ -141,7 +141,9 @@ def test_user_written_text_is_escaped(client, alice, project) -> None:
 
 def test_staff_create_users_page(client, sam, anna) -> None:
     client.force_login(anna)
-    assert client.get("/users/").status_code == 302  # not staff: sent to the admin login
+    refused = client.get("/users/")  # not staff: the app's own page says so
+    assert refused.status_code == 403
+    assert "Only instance staff manage user accounts." in refused.content.decode()
     client.force_login(sam)
     response = client.post(
         "/users/", {"username": "neo", "password": "a long passphrase here", "email": ""}
