@@ -11,6 +11,7 @@ from django.utils import timezone
 from annotation.models import Item, Transition
 from annotation.states import State
 from checks.models import CheckResult
+from checks.registry import REGISTRY
 from projects.models import Project
 from reviews.models import Decision, Review, ReviewStage
 
@@ -80,6 +81,7 @@ def project_stats(project: Project) -> dict[str, Any]:
         "checks": [
             {
                 "name": row["name"],
+                "label": REGISTRY[row["name"]].label if row["name"] in REGISTRY else row["name"],
                 "total": row["total"],
                 "failed": row["failed"],
                 "warned": row["warned"],

@@ -49,7 +49,14 @@ def test_stats_count_states_reviews_and_checks(api, project, anna, rita) -> None
     assert body["throughput"]["approved_24h"] == 3
     assert body["reviews"]["total"] == 6 and body["reviews"]["approval_rate"] == 0.5
     assert body["checks"] == [
-        {"name": "length", "total": 6, "failed": 2, "warned": 0, "failure_rate": 0.3333}
+        {
+            "name": "length",
+            "label": "Length",
+            "total": 6,
+            "failed": 2,
+            "warned": 0,
+            "failure_rate": 0.3333,
+        }
     ]
 
 
@@ -70,3 +77,5 @@ def test_overview_query_count_does_not_grow_with_the_project(
     with django_assert_num_queries(len(small.captured_queries)):
         html = client.get("/projects/support/").content.decode()
     assert "35 items" in html
+    # The checks table names each check as the checks page does, not by its id.
+    assert "<th>Length</th>" in html and "<th>length</th>" not in html
