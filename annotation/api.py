@@ -1,4 +1,5 @@
-"""REST API for annotators: take the next item, autosave, submit, skip (``/api/v1/``).
+"""REST API for annotators: take the next item, autosave, submit, skip (``/api/v1/``);
+and for project admins: reopen an approved item, unflag a flagged one.
 
 Thin views: read the input, call one service, shape the output. Refusals a person
 must act on (stale draft, lease lost, guidelines to acknowledge) answer 409 with a
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -17,9 +19,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation import services
+from annotation import leases, services
 from annotation.selectors import ItemAccess, item_access, item_payload, project_items
 from annotation.states import State
+from core.api import RefuseUnknownFields
 from projects.access import project_access
 from projects.models import Role
 
@@ -38,26 +41,92 @@ class FlagInput(serializers.Serializer[Any]):
     note = serializers.CharField(allow_blank=True, required=False, default="")
 
 
-def refusal(exc: services.WorkError) -> Response:
+class ReasonInput(RefuseUnknownFields, serializers.Serializer[Any]):
+    # Optional here so that a missing reason gets the service's own words, as a blank one does.
+    reason = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+class HistoryRowSerializer(serializers.Serializer[Any]):
+    """One move in the item's history (``from`` and ``to`` are states)."""
+
+    from_stage = serializers.IntegerField(allow_null=True)
+    to_stage = serializers.IntegerField(allow_null=True)
+    event = serializers.CharField()
+    actor = serializers.CharField(allow_null=True, help_text="Username; null for the system.")
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # ``from`` is a Python keyword and ``data`` a serializer's own attribute, so
+        # these fields are added here rather than declared.
+        fields = {
+            "from": serializers.ChoiceField(choices=State.choices),
+            "to": serializers.ChoiceField(choices=State.choices),
+            **super().get_fields(),
+        }
+        fields["data"] = serializers.JSONField()
+        return fields
+
+
+class AssignmentOutSerializer(serializers.Serializer[Any]):
+    status = serializers.CharField()
+    is_rework = serializers.BooleanField()
+    lease_expires_at = serializers.DateTimeField()
+
+
+class ItemSerializer(serializers.Serializer[Any]):
+    """``GET /api/v1/items/{id}/`` (and a lease from ``next/``), as
+    ``annotation.selectors.item_payload`` builds it; describes the schema only."""
+
+    id = serializers.IntegerField()
+    project = serializers.IntegerField()
+    task_type = serializers.CharField()
+    state = serializers.ChoiceField(choices=State.choices)
+    stage = serializers.IntegerField(allow_null=True)
+    priority = serializers.IntegerField()
+    source = serializers.JSONField(help_text="The prompt as imported: chat messages.")  # type: ignore[assignment]
+    messages = serializers.JSONField(allow_null=True, help_text="The current revision's messages.")
+    revision = serializers.IntegerField(allow_null=True)
+    model_draft = serializers.CharField()
+    metadata = serializers.JSONField()
+    tags = serializers.ListField(child=serializers.CharField())
+    history = HistoryRowSerializer(many=True)
+    reviews = serializers.ListField(child=serializers.JSONField(), required=False)
+    checks = serializers.ListField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="[{name, outcome: pass | warn | fail, message}] for the current revision.",
+    )
+    is_gold = serializers.BooleanField(required=False, help_text="Project admins only.")
+    url = serializers.CharField(help_text="The item's page.")
+    # The caller's own turn at the item, when they have one.
+    assignment = AssignmentOutSerializer(required=False)
+    lease_expires_at = serializers.DateTimeField(required=False)
+    draft = serializers.JSONField(required=False, allow_null=True)
+    base_revision = serializers.IntegerField(required=False)
+    draft_saved_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+def refusal(exc: leases.WorkError) -> Response:
     return Response({"detail": exc.detail, **exc.data}, status=exc.status)
 
 
 def _lease_payload(ia: Any) -> dict[str, Any]:
     payload = item_payload(ia)
-    payload["url"] = f"/items/{ia.item.pk}/"
+    payload["url"] = reverse("annotation:item", args=[ia.item.pk])
     return payload
 
 
 class NextView(APIView):
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT, 204: None, 409: None})
+    @extend_schema(request=None, responses={200: ItemSerializer, 204: None, 409: None})
     def post(self, request: Request, project_id: int) -> Response:
         """Lease the next item: 200 with the item and ``lease_expires_at``, 204 when
         nothing is left, 409 while the current guideline is unacknowledged or the
         caller already holds as many items as the project allows."""
         access = project_access(request.user, project_id, Role.ANNOTATOR)
         try:
-            assignment = services.claim_next(project=access.project, user=request.user)
-        except services.WorkError as exc:
+            assignment = leases.claim_next(project=access.project, user=request.user)
+        except leases.WorkError as exc:
             return refusal(exc)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -71,7 +140,7 @@ def _item_access_for(assignment: Any, access: Any) -> Any:
 
 
 class ItemView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: ItemSerializer})
     def get(self, request: Request, item_id: int) -> Response:
         """The item: state, stage, current messages and revision, model draft, history,
         reviews with feedback, check results; for the lease holder also their draft and
@@ -93,7 +162,7 @@ class DraftView(APIView):
                 messages=data.validated_data["messages"],
                 base_revision=data.validated_data.get("base_revision"),
             )
-        except services.WorkError as exc:
+        except leases.WorkError as exc:
             return refusal(exc)
         return Response(
             {
@@ -112,8 +181,8 @@ class LeaseView(APIView):
         """Renew the caller's lease (the editor calls this while it is open)."""
         ia = item_access(request.user, item_id)
         try:
-            assignment = services.renew_lease(item=ia.item, user=request.user)
-        except services.WorkError as exc:
+            assignment = leases.renew_lease(item=ia.item, user=request.user)
+        except leases.WorkError as exc:
             return refusal(exc)
         return Response({"lease_expires_at": assignment.expires_at.isoformat()})
 
@@ -133,7 +202,7 @@ class SubmitView(APIView):
                 messages=data.validated_data["messages"],
                 base_revision=data.validated_data.get("base_revision"),
             )
-        except services.WorkError as exc:
+        except leases.WorkError as exc:
             return refusal(exc)
         return Response(
             {"revision": revision.pk, "state": ia.item.state, "item": ia.item.pk},
@@ -150,7 +219,7 @@ class SkipView(APIView):
         data.is_valid(raise_exception=True)
         try:
             services.skip(item=ia.item, user=request.user, reason=data.validated_data["reason"])
-        except services.WorkError as exc:
+        except leases.WorkError as exc:
             return refusal(exc)
         return Response({"item": ia.item.pk, "skipped": True})
 
@@ -164,9 +233,41 @@ class FlagView(APIView):
         data.is_valid(raise_exception=True)
         try:
             services.flag(item=ia.item, user=request.user, **data.validated_data)
-        except services.WorkError as exc:
+        except leases.WorkError as exc:
             return refusal(exc)
         return Response({"item": ia.item.pk, "state": State.FLAGGED})
+
+
+class ReopenView(APIView):
+    @extend_schema(request=ReasonInput, responses={200: OpenApiTypes.OBJECT, 409: None})
+    def post(self, request: Request, item_id: int) -> Response:
+        """Project admins: send an approved item back to checks and review with
+        ``{reason}``. 409 when the item is not approved (or someone moved it first)."""
+        ia = item_access(request.user, item_id, Role.ADMIN)
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.reopen(item=ia.item, actor=request.user, **data.validated_data)
+        except leases.WorkError as exc:
+            return refusal(exc)
+        ia.item.refresh_from_db(fields=["state", "stage"])
+        return Response({"item": ia.item.pk, "state": ia.item.state})
+
+
+class UnflagView(APIView):
+    @extend_schema(request=ReasonInput, responses={200: OpenApiTypes.OBJECT, 409: None})
+    def post(self, request: Request, item_id: int) -> Response:
+        """Project admins: put a flagged item back in the queue with ``{reason}``, to be
+        worked again by any annotator. 409 when the item is not flagged (or someone
+        moved it first)."""
+        ia = item_access(request.user, item_id, Role.ADMIN)
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.unflag(item=ia.item, actor=request.user, **data.validated_data)
+        except leases.WorkError as exc:
+            return refusal(exc)
+        return Response({"item": ia.item.pk, "state": ia.item.state})
 
 
 class ItemListSerializer(serializers.Serializer[Any]):

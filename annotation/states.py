@@ -36,16 +36,16 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (State.RETURNED, State.SUBMITTED): "resubmit",
     (State.RETURNED, State.FLAGGED): "flag",
     (State.IN_REVIEW, State.IN_REVIEW): "advance_stage",
-    (State.IN_REVIEW, State.SUBMITTED): "reviewer_edit",
     (State.IN_REVIEW, State.APPROVED): "approve",
     (State.IN_REVIEW, State.RETURNED): "reject",
     (State.IN_REVIEW, State.FLAGGED): "flag",
-    (State.APPROVED, State.SUBMITTED): "recheck",
-    (State.FLAGGED, State.QUEUED): "unflag",
+    (State.APPROVED, State.SUBMITTED): "reopen",  # an admin sends it back to checks and review
+    (State.FLAGGED, State.QUEUED): "unflag",  # an admin puts it back in the queue
 }
 
 INITIAL = State.QUEUED
-TERMINAL: frozenset[str] = frozenset()  # approved and flagged can be reopened by an admin
+# No state is terminal: an admin can reopen an approved item and unflag a flagged one.
+TERMINAL: frozenset[str] = frozenset()
 WORKABLE = frozenset({State.QUEUED, State.IN_PROGRESS})
 DONE = frozenset({State.APPROVED, State.FLAGGED})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from annotation.services import expire_leases
+from annotation.leases import expire_leases
 
 
 @shared_task(name="annotation.sweep_expired_leases")

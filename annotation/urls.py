@@ -17,6 +17,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("items/<int:item_id>/submit/", views.item_submit, name="item_submit"),
     path("items/<int:item_id>/skip/", views.item_skip, name="item_skip"),
     path("items/<int:item_id>/flag/", views.item_flag, name="item_flag"),
+    path("items/<int:item_id>/reopen/", views.item_reopen, name="item_reopen"),
+    path("items/<int:item_id>/unflag/", views.item_unflag, name="item_unflag"),
     path("my-work/", views.my_work, name="my_work"),
     path("api/v1/projects/<int:project_id>/next/", api.NextView.as_view(), name="api-next"),
     path("api/v1/projects/<int:project_id>/items/", api.ItemListView.as_view(), name="api-items"),
@@ -26,4 +28,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/items/<int:item_id>/submit/", api.SubmitView.as_view(), name="api-submit"),
     path("api/v1/items/<int:item_id>/skip/", api.SkipView.as_view(), name="api-skip"),
     path("api/v1/items/<int:item_id>/flag/", api.FlagView.as_view(), name="api-flag"),
+    path("api/v1/items/<int:item_id>/reopen/", api.ReopenView.as_view(), name="api-reopen"),
+    path("api/v1/items/<int:item_id>/unflag/", api.UnflagView.as_view(), name="api-unflag"),
 ]

@@ -7,37 +7,41 @@ script (static/js/editor.js) adds autosave, live checks and shortcuts through th
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotation import selectors, services
+from annotation import leases, selectors, services
 from annotation.forms import QueueForm
 from annotation.models import Assignment, AssignmentStatus, Queue
+from annotation.queues import default_queue, delete_queue, save_queue
 from annotation.states import State
+from core.htmx import HtmxHttpRequest
 from projects.access import project_access, visible_projects
 from projects.models import Project, Role
 from projects.services import current_guideline, needs_acknowledgement
 
 
-def _guideline_redirect(request: HttpRequest, project: Project, exc: Exception) -> HttpResponse:
+def _guideline_redirect(request: HtmxHttpRequest, project: Project, exc: Exception) -> HttpResponse:
     messages.warning(request, str(getattr(exc, "detail", exc)))
     return redirect("projects:guidelines", slug=project.slug)
 
 
-def _next_or_work(request: HttpRequest, project: Project) -> HttpResponse:
+def _next_or_work(request: HtmxHttpRequest, project: Project) -> HttpResponse:
     """Lease the next item and open it, or go back to the work page saying why not."""
     try:
-        assignment = services.claim_next(project=project, user=request.user)
-    except services.AcknowledgeFirst as exc:
+        assignment = leases.claim_next(project=project, user=request.user)
+    except leases.AcknowledgeFirst as exc:
         return _guideline_redirect(request, project, exc)
-    except services.LeaseLimit as exc:
+    except leases.LeaseLimit as exc:
         held = _held(project, request.user)
         if held:
             return redirect("annotation:item", item_id=held[0].item_id)
@@ -59,7 +63,7 @@ def _held(project: Project, user: Any) -> list[Assignment]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def work(request: HttpRequest, slug: str) -> HttpResponse:
+def work(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """ "Start working": resume a held item or lease the next one."""
     access = project_access(request.user, slug, Role.ANNOTATOR)
     project = access.project
@@ -87,7 +91,7 @@ def work(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "annotation/work.html", context)
 
 
-def _editor_context(request: HttpRequest, ia: selectors.ItemAccess) -> dict[str, Any]:
+def _editor_context(request: HtmxHttpRequest, ia: selectors.ItemAccess) -> dict[str, Any]:
     item, project, assignment = ia.item, ia.item.project, ia.assignment
     feedback = selectors.item_feedback(item)
     reviews, checks = feedback.get("reviews", []), feedback.get("checks", [])
@@ -121,6 +125,13 @@ def _editor_context(request: HttpRequest, ia: selectors.ItemAccess) -> dict[str,
             "leaseExpiresAt": assignment.expires_at.isoformat() if assignment else None,
             "modelDraft": item.model_draft,
             "editable": editable,
+            "urls": {
+                "draft": reverse("annotation:api-draft", args=[item.pk]),
+                "submit": reverse("annotation:api-submit", args=[item.pk]),
+                "lease": reverse("annotation:api-lease", args=[item.pk]),
+                "next": reverse("annotation:api-next", args=[project.pk]),
+                "work": reverse("annotation:work", args=[project.slug]),
+            },
         },
         "guideline": guideline,
         "reviews": [r for r in reviews if r.feedback or r.reasons or r.decision == "reject"],
@@ -159,7 +170,7 @@ def _turns(messages_: list[dict[str, str]], task_type: str, editable: bool) -> l
 
 
 @login_required
-def item_page(request: HttpRequest, item_id: int) -> HttpResponse:
+def item_page(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
     """The editor (for the lease holder) or the item read-only with its history."""
     ia = selectors.item_access(request.user, item_id)
     assignment = ia.assignment
@@ -175,13 +186,13 @@ def item_page(request: HttpRequest, item_id: int) -> HttpResponse:
                 ia.item.project,
                 Exception("Acknowledge the current guidelines before you continue."),
             )
-        taken = services.take_item(item=ia.item, user=request.user)
+        taken = leases.take_item(item=ia.item, user=request.user)
         if taken is not None:
             ia = selectors.item_access(request.user, item_id)
     return render(request, "annotation/editor.html", _editor_context(request, ia))
 
 
-def _posted_messages(request: HttpRequest) -> list[dict[str, str]]:
+def _posted_messages(request: HtmxHttpRequest) -> list[dict[str, str]]:
     roles = request.POST.getlist("role")
     contents = request.POST.getlist("content")
     return [
@@ -190,14 +201,14 @@ def _posted_messages(request: HttpRequest) -> list[dict[str, str]]:
     ]
 
 
-def _base(request: HttpRequest) -> int | None:
+def _base(request: HtmxHttpRequest) -> int | None:
     raw = request.POST.get("base_revision", "")
     return int(raw) if raw.isdigit() else None
 
 
 @login_required
 @require_POST
-def item_draft(request: HttpRequest, item_id: int) -> HttpResponse:
+def item_draft(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
     ia = selectors.item_access(request.user, item_id)
     try:
         services.save_draft(
@@ -206,7 +217,7 @@ def item_draft(request: HttpRequest, item_id: int) -> HttpResponse:
             messages=_posted_messages(request),
             base_revision=_base(request),
         )
-    except (ValidationError, services.WorkError) as exc:
+    except (ValidationError, leases.WorkError) as exc:
         messages.error(request, _say(exc))
     else:
         messages.success(request, "Draft saved.")
@@ -214,7 +225,7 @@ def item_draft(request: HttpRequest, item_id: int) -> HttpResponse:
 
 
 def _say(exc: Exception) -> str:
-    if isinstance(exc, services.WorkError):
+    if isinstance(exc, leases.WorkError):
         return exc.detail
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
@@ -223,7 +234,7 @@ def _say(exc: Exception) -> str:
 
 @login_required
 @require_POST
-def item_submit(request: HttpRequest, item_id: int) -> HttpResponse:
+def item_submit(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
     ia = selectors.item_access(request.user, item_id)
     try:
         services.submit(
@@ -232,7 +243,7 @@ def item_submit(request: HttpRequest, item_id: int) -> HttpResponse:
             messages=_posted_messages(request),
             base_revision=_base(request),
         )
-    except (ValidationError, services.WorkError) as exc:
+    except (ValidationError, leases.WorkError) as exc:
         messages.error(request, _say(exc))
         return redirect("annotation:item", item_id=item_id)
     messages.success(request, f"Item {item_id} submitted.")
@@ -241,14 +252,14 @@ def item_submit(request: HttpRequest, item_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def item_skip(request: HttpRequest, item_id: int) -> HttpResponse:
+def item_skip(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
     ia = selectors.item_access(request.user, item_id)
     reason = " — ".join(
         p for p in (request.POST.get("reason", ""), request.POST.get("note", "").strip()) if p
     )
     try:
         services.skip(item=ia.item, user=request.user, reason=reason)
-    except (ValidationError, services.WorkError) as exc:
+    except (ValidationError, leases.WorkError) as exc:
         messages.error(request, _say(exc))
         return redirect("annotation:item", item_id=item_id)
     messages.info(request, f"Item {item_id} skipped.")
@@ -257,7 +268,7 @@ def item_skip(request: HttpRequest, item_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def item_flag(request: HttpRequest, item_id: int) -> HttpResponse:
+def item_flag(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
     ia = selectors.item_access(request.user, item_id)
     try:
         services.flag(
@@ -266,15 +277,48 @@ def item_flag(request: HttpRequest, item_id: int) -> HttpResponse:
             category=request.POST.get("category", ""),
             note=request.POST.get("note", ""),
         )
-    except (ValidationError, services.WorkError) as exc:
+    except (ValidationError, leases.WorkError) as exc:
         messages.error(request, _say(exc))
         return redirect("annotation:item", item_id=item_id)
     messages.info(request, f"Item {item_id} flagged.")
     return _next_or_work(request, ia.item.project)
 
 
+def _admin_action(
+    request: HtmxHttpRequest, item_id: int, action: Callable[..., Any], done: str
+) -> HttpResponse:
+    """Run a project admin's ``action`` on the item with the posted reason, then show
+    the item again saying what happened."""
+    ia = selectors.item_access(request.user, item_id, Role.ADMIN)
+    try:
+        action(item=ia.item, actor=request.user, reason=request.POST.get("reason", ""))
+    except (ValidationError, leases.WorkError) as exc:
+        messages.error(request, _say(exc))
+    else:
+        messages.success(request, done.format(item=item_id))
+    return redirect("annotation:item", item_id=item_id)
+
+
 @login_required
-def my_work(request: HttpRequest) -> HttpResponse:
+@require_POST
+def item_reopen(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
+    """A project admin sends an approved item back to checks and review."""
+    return _admin_action(
+        request, item_id, services.reopen, "Item {item} reopened: it goes through checks again."
+    )
+
+
+@login_required
+@require_POST
+def item_unflag(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
+    """A project admin puts a flagged item back in the queue."""
+    return _admin_action(
+        request, item_id, services.unflag, "Item {item} unflagged: it is back in the queue."
+    )
+
+
+@login_required
+def my_work(request: HtmxHttpRequest) -> HttpResponse:
     project_ids = list(visible_projects(request.user).values_list("pk", flat=True))
     data = selectors.my_work(request.user, project_ids)
     return render(request, "annotation/my_work.html", data)
@@ -282,16 +326,16 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def queues(request: HttpRequest, slug: str) -> HttpResponse:
+def queues(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = project_access(request.user, slug, Role.ADMIN)
     project = access.project
-    services.default_queue(project)
+    default_queue(project)
     form = QueueForm(request.POST or None, project=project)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                queue = services.save_queue(project=project, **form.service_args())
+                queue = save_queue(project=project, **form.service_args())
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
                 status = 400
@@ -312,12 +356,12 @@ def queues(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def queue_edit(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
+def queue_edit(request: HtmxHttpRequest, slug: str, queue_id: int) -> HttpResponse:
     access = project_access(request.user, slug, Role.ADMIN)
     queue = get_object_or_404(Queue, pk=queue_id, project=access.project)
     if request.POST.get("delete"):
         try:
-            services.delete_queue(queue=queue)
+            delete_queue(queue=queue)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -328,7 +372,7 @@ def queue_edit(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
     form = QueueForm(request.POST, project=access.project, queue=queue, prefix=f"q{queue.pk}")
     if form.is_valid():
         try:
-            services.save_queue(project=access.project, queue=queue, **form.service_args())
+            save_queue(project=access.project, queue=queue, **form.service_args())
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:

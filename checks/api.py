@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from checks import services
+from checks import config, recheck
 from projects.access import project_access
 from projects.api import job_data
 from projects.models import Role
@@ -25,7 +25,7 @@ class ProjectChecksView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, project_id: int) -> Response:
         access = project_access(request.user, project_id, Role.ADMIN)
-        return Response([c.as_dict() for c in services.project_checks(access.project)])
+        return Response([c.as_dict() for c in config.project_checks(access.project)])
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def patch(self, request: Request, project_id: int) -> Response:
@@ -33,7 +33,7 @@ class ProjectChecksView(APIView):
         data: Any = request.data
         if isinstance(data, dict) and isinstance(data.get("checks"), list | dict):
             data = data["checks"]
-        updated = services.update_checks(project=access.project, changes=data)
+        updated = config.update_checks(project=access.project, changes=data)
         return Response([c.as_dict() for c in updated])
 
 
@@ -48,7 +48,7 @@ class RecheckView(APIView):
         items = data.get("items")
         if items is not None and not isinstance(items, list):
             items = [items]
-        job = services.start_recheck(
+        job = recheck.start_recheck(
             project=access.project,
             actor=request.user,
             item_ids=items,

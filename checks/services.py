@@ -1,86 +1,40 @@
-"""Automated checks as a service: each project's configuration, running the configured
-checks on a revision, storing the results, the duplicate index, re-check jobs and the
-sweeper that rescues submissions whose task was lost.
+"""Running the checks: on a submitted revision (stored, one result per check), on unsaved
+messages while the annotator types (live), the duplicate index they consult, the redact
+action, and reading stored results back.
 
 Results are unique per (revision, check, version): running the checks again on the
 same revision (a re-delivered task, the sweeper) reuses what is stored and changes
-nothing. A re-check job is the one place that recomputes stored results, on purpose.
+nothing. A re-check job (checks/recheck.py) is the one place that recomputes stored
+results, on purpose.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, User
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from annotation.messages import prompt_hash
 from annotation.models import Item, Revision
 from annotation.states import State
-from checks.models import CheckConfig, CheckResult, DuplicateBand, DuplicateEntry, Outcome, Severity
-from checks.registry import REGISTRY, Check, CheckContext, Duplicate, Option
+from checks.config import ConfiguredCheck, enabled_checks
+from checks.config import default_config as _default  # noqa: F401  # re-exported for benchmarks/
+from checks.config import project_checks as project_checks  # re-exported for overview/api.py
+from checks.config import update_checks as update_checks  # re-exported for overview/api.py
+from checks.models import CheckResult, DuplicateBand, DuplicateEntry, Outcome, Severity
+from checks.registry import REGISTRY, CheckContext, Duplicate
 from checks.registry import duplicates as dup
-from checks.registry.language import language_name
 from checks.registry.pii import redact_messages
-from core.enqueue import CHECK_SUBMISSION, enqueue
-from core.models import JobStatus
-from projects.models import Job, Project
+from projects.models import Project
 
-UNKNOWN_CHECK = "There is no check called {name!r}."
-BAD_SEVERITY = "{name}: severity must be “block” or “warn”."
-BAD_ENABLED = "{name}: enabled must be true or false."
-UNKNOWN_OPTION = "{name}: unknown option {option!r}."
-BAD_OPTION = "{name}: {option} {problem}."
-BAD_CHANGES = 'Send an object keyed by check name, e.g. {"pii": {"severity": "block"}}.'
-NEEDS_SETTING = "{name}: set {option} before enabling this check."
-NOTHING_TO_RECHECK = "Choose the items to re-check: a list of item ids or a state."
-UNKNOWN_ITEMS = "These items are not in this project: {ids}."
-TOO_MANY_ITEMS = "A re-check takes at most {limit} items at once."
 BAD_MESSAGES = "The messages could not be read: send a JSON list of {role, content} objects."
 
-RECHECK_LIMIT = 100_000
-STUCK_AFTER = timedelta(minutes=2)
 NEAR_CANDIDATES = 20
-# Options whose emptiness means the check has nothing to do yet.
-REQUIRED_SETTING = {"required_prefix": "prefix", "forbidden_phrases": "phrases", "regex": "pattern"}
-
-
-@dataclass(frozen=True)
-class ConfiguredCheck:
-    check: Check
-    enabled: bool
-    severity: str
-    options: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return self.check.name
-
-    def applies_to(self, task_type: str) -> bool:
-        return not self.check.task_types or task_type in self.check.task_types
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "label": self.check.label,
-            "description": self.check.description,
-            "version": self.check.version,
-            "enabled": self.enabled,
-            "severity": self.severity,
-            "options": self.options,
-            "needs_config": self.check.needs_config,
-            "live": self.check.cheap,
-            "task_types": list(self.check.task_types),
-        }
 
 
 @dataclass
@@ -93,146 +47,6 @@ class LiveResult:
     severity: str
     message: str
     details: dict[str, Any] = field(default_factory=dict)
-
-
-# --- configuration --------------------------------------------------------------------
-
-
-def _default(check: Check) -> ConfiguredCheck:
-    return ConfiguredCheck(check, not check.needs_config, check.default_severity, check.defaults())
-
-
-def project_checks(project: Project | int) -> list[ConfiguredCheck]:
-    """Every registered check as ``project`` configured it (one query). A check added to
-    the registry after the project was made appears with its defaults, switched off
-    when it needs configuration."""
-    project_id = project if isinstance(project, int) else project.pk
-    rows = {c.name: c for c in CheckConfig.objects.filter(project_id=project_id)}
-    out = []
-    for check in REGISTRY.values():
-        row = rows.get(check.name)
-        if row is None:
-            out.append(_default(check))
-            continue
-        stored = row.options if isinstance(row.options, dict) else {}
-        options = {**check.defaults(), **{k: v for k, v in stored.items() if k in check.defaults()}}
-        out.append(ConfiguredCheck(check, row.enabled, row.severity, options))
-    return out
-
-
-def _clean_option(check: Check, option: Option, value: Any) -> Any:
-    def bad(problem: str) -> ValidationError:
-        return ValidationError(
-            BAD_OPTION.format(name=check.name, option=option.name, problem=problem)
-        )
-
-    if option.kind == "bool":
-        if not isinstance(value, bool):
-            raise bad("must be true or false")
-        return value
-    if option.kind in ("int", "float"):
-        if isinstance(value, bool):
-            raise bad("must be a number")
-        try:
-            number: int | float = int(value) if option.kind == "int" else float(value)
-        except (TypeError, ValueError):
-            raise bad("must be a number") from None
-        if option.kind == "int" and isinstance(value, float) and not value.is_integer():
-            raise bad("must be a whole number")
-        if option.minimum is not None and number < option.minimum:
-            raise bad(f"must be at least {option.minimum:g}")
-        if option.maximum is not None and number > option.maximum:
-            raise bad(f"must be at most {option.maximum:g}")
-        return number
-    if option.kind == "list":
-        if isinstance(value, str):
-            value = value.splitlines()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise bad("must be a list of texts")
-        cleaned = [v.strip() for v in value if v.strip()]
-        if len(cleaned) > 500:
-            raise bad("may hold at most 500 entries")
-        return cleaned
-    if not isinstance(value, str):
-        raise bad("must be text")
-    if option.kind == "choice" and value not in option.choices:
-        raise bad("must be one of " + ", ".join(option.choices))
-    if len(value) > 2000:
-        raise bad("is too long")
-    if check.name == "regex" and option.name == "pattern" and value:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise bad(f"is not a valid regular expression ({exc})") from None
-    if (
-        check.name == "language"
-        and option.name == "language"
-        and value
-        and language_name(value) == value
-    ):
-        raise bad("must be an ISO 639-1 code such as en, fr or de")
-    return value.strip() if option.name != "prefix" else value
-
-
-def _clean_change(current: ConfiguredCheck, change: Any) -> ConfiguredCheck:
-    name = current.name
-    if not isinstance(change, Mapping):
-        raise ValidationError(BAD_CHANGES)
-    enabled, severity, options = current.enabled, current.severity, dict(current.options)
-    if "enabled" in change:
-        if not isinstance(change["enabled"], bool):
-            raise ValidationError(BAD_ENABLED.format(name=name))
-        enabled = change["enabled"]
-    if "severity" in change:
-        if change["severity"] not in Severity.values:
-            raise ValidationError(BAD_SEVERITY.format(name=name))
-        severity = change["severity"]
-    if "options" in change:
-        if not isinstance(change["options"], Mapping):
-            raise ValidationError(
-                BAD_OPTION.format(name=name, option="options", problem="must be an object")
-            )
-        known = {o.name: o for o in current.check.options}
-        for key, value in change["options"].items():
-            if key not in known:
-                raise ValidationError(UNKNOWN_OPTION.format(name=name, option=key))
-            options[key] = _clean_option(current.check, known[key], value)
-    required = REQUIRED_SETTING.get(name)
-    if enabled and required and not options.get(required):
-        raise ValidationError(NEEDS_SETTING.format(name=name, option=required))
-    return ConfiguredCheck(current.check, enabled, severity, options)
-
-
-def update_checks(*, project: Project, changes: Any) -> list[ConfiguredCheck]:
-    """Apply ``{name: {enabled?, severity?, options?}}`` (or a list of such objects with
-    a ``name``) to the project's checks. All or nothing: one bad value and nothing is
-    saved."""
-    if isinstance(changes, list):
-        changes = {
-            str(entry.get("name")): {k: v for k, v in entry.items() if k != "name"}
-            for entry in changes
-            if isinstance(entry, Mapping)
-        }
-    if not isinstance(changes, Mapping) or not changes:
-        raise ValidationError(BAD_CHANGES)
-    current = {c.name: c for c in project_checks(project)}
-    cleaned = []
-    for name, change in changes.items():
-        if name not in current:
-            raise ValidationError(UNKNOWN_CHECK.format(name=name))
-        cleaned.append(_clean_change(current[name], change))
-    with transaction.atomic():
-        for c in cleaned:
-            CheckConfig.objects.update_or_create(
-                project=project,
-                name=c.name,
-                defaults={"enabled": c.enabled, "severity": c.severity, "options": c.options},
-            )
-            current[c.name] = c
-    return list(current.values())
-
-
-# --- running checks -------------------------------------------------------------------
 
 
 def context_for(item: Item, project: Project, duplicates: Sequence[Duplicate] = ()) -> CheckContext:
@@ -403,7 +217,7 @@ def index_item(item: Item, revision: Revision, fp: Fingerprint) -> None:
     )
 
 
-def _compute(
+def compute_results(
     revision: Revision, item: Item, project: Project, checks: list[ConfiguredCheck]
 ) -> tuple[list[CheckResult], Fingerprint]:
     messages = revision.messages if isinstance(revision.messages, list) else []
@@ -433,10 +247,6 @@ def _compute(
         for r in results
     ]
     return rows, fp
-
-
-def _configured_for(project: Project) -> list[ConfiguredCheck]:
-    return [c for c in project_checks(project) if c.enabled and c.applies_to(project.task_type)]
 
 
 def _blocking(revision: Revision, checks: list[ConfiguredCheck]) -> list[str]:
@@ -469,11 +279,11 @@ def run_checks_for_revision(revision_id: int) -> Checked | None:
         return None  # deleted with its item: nothing left to check
     item = revision.item
     project = item.project
-    checks = _configured_for(project)
+    checks = enabled_checks(project)
     done = set(CheckResult.objects.filter(revision=revision).values_list("name", "version"))
     missing = [c for c in checks if (c.name, c.check.version) not in done]
     if missing:
-        rows, fp = _compute(revision, item, project, missing)
+        rows, fp = compute_results(revision, item, project, missing)
         with transaction.atomic():
             current = (
                 Item.objects.select_for_update()
@@ -498,7 +308,7 @@ def live_results(*, project: Project, messages: Any, item: Item | None = None) -
             raise ValidationError(BAD_MESSAGES) from None
     if not isinstance(messages, list):
         raise ValidationError(BAD_MESSAGES)
-    checks = [c for c in _configured_for(project) if c.check.cheap]
+    checks = [c for c in enabled_checks(project) if c.check.cheap]
     context = CheckContext(
         task_type=project.task_type,
         language=project.language,
@@ -536,134 +346,3 @@ def results_for(revision_ids: Iterable[int]) -> dict[int, list[CheckResult]]:
     ):
         out.setdefault(r.revision_id, {})[r.name] = r
     return {rev: list(by_name.values()) for rev, by_name in out.items()}
-
-
-# --- re-checks and the sweeper --------------------------------------------------------
-
-
-def start_recheck(
-    *,
-    project: Project,
-    actor: User | AnonymousUser | None,
-    item_ids: Sequence[Any] | None = None,
-    state: str | None = None,
-) -> Job:
-    """Queue a background job that re-runs the project's checks on the chosen items'
-    current revisions (by id, or every item in ``state``)."""
-    items = Item.objects.filter(project=project, current_revision__isnull=False)
-    if item_ids:
-        try:
-            ids = sorted({int(i) for i in item_ids})
-        except (TypeError, ValueError):
-            raise ValidationError({"items": NOTHING_TO_RECHECK}) from None
-        if len(ids) > RECHECK_LIMIT:
-            raise ValidationError({"items": TOO_MANY_ITEMS.format(limit=RECHECK_LIMIT)})
-        known = set(Item.objects.filter(project=project, pk__in=ids).values_list("pk", flat=True))
-        unknown = [i for i in ids if i not in known]
-        if unknown:
-            raise ValidationError(
-                {"items": UNKNOWN_ITEMS.format(ids=", ".join(map(str, unknown[:10])))}
-            )
-        items = items.filter(pk__in=ids)
-    elif state:
-        if state not in State.values:
-            raise ValidationError({"state": f"State must be one of {', '.join(State.values)}."})
-        items = items.filter(state=state)
-    else:
-        raise ValidationError(NOTHING_TO_RECHECK)
-    chosen = list(items.order_by("pk").values_list("pk", flat=True)[: RECHECK_LIMIT + 1])
-    if len(chosen) > RECHECK_LIMIT:
-        raise ValidationError({"items": TOO_MANY_ITEMS.format(limit=RECHECK_LIMIT)})
-    with transaction.atomic():
-        job = Job.objects.create(
-            project=project,
-            kind="recheck",
-            created_by=actor if isinstance(actor, User) else None,
-            total=len(chosen),
-            params={"items": chosen, "state": state or ""},
-        )
-        enqueue("checks.run_recheck", job.pk)
-    return job
-
-
-def run_recheck_job(job_id: int) -> None:
-    """Re-run the checks on each item of the job and replace their stored results. Items
-    still waiting in ``submitted`` are routed as after a first run; others keep their
-    place and show the new results. Safe to run again: it resumes from ``progress``."""
-    job = Job.objects.select_related("project").filter(pk=job_id).first()
-    if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.CANCELLED):
-        return
-    Job.objects.filter(pk=job.pk).update(
-        status=JobStatus.RUNNING, started_at=job.started_at or timezone.now()
-    )
-    project = job.project
-    checks = _configured_for(project)
-    ids = list(job.params.get("items") or [])
-    counts = dict(job.result or {})
-    errors = list(job.errors or [])
-    for position in range(job.progress, len(ids)):
-        item = (
-            Item.objects.select_related("current_revision")
-            .filter(pk=ids[position], project=project)
-            .first()
-        )
-        if item is not None and item.current_revision is not None:
-            revision = item.current_revision
-            rows, fp = _compute(revision, item, project, checks)
-            with transaction.atomic():
-                Item.objects.select_for_update().filter(pk=item.pk).first()
-                CheckResult.objects.bulk_create(
-                    rows,
-                    update_conflicts=True,
-                    unique_fields=["revision", "name", "version"],
-                    update_fields=["outcome", "severity", "message", "details", "created_at"],
-                )
-                # Results of checks the project has since switched off no longer apply.
-                CheckResult.objects.filter(revision=revision).exclude(
-                    name__in=[r.name for r in rows]
-                ).delete()
-                index_item(item, revision, fp)
-            worst = (
-                "fail"
-                if any(r.outcome == Outcome.FAIL for r in rows)
-                else ("warn" if any(r.outcome == Outcome.WARN for r in rows) else "pass")
-            )
-            counts[worst] = counts.get(worst, 0) + 1
-            if item.state == State.SUBMITTED:
-                # Still waiting for its first routing: the check task finds the results
-                # stored and routes it as after a first run.
-                enqueue(CHECK_SUBMISSION, revision.pk)
-        else:
-            errors.append({"item": ids[position], "message": "The item has no answer to check."})
-        if (position + 1) % 50 == 0 or position + 1 == len(ids):
-            Job.objects.filter(pk=job.pk).update(
-                progress=position + 1, result=counts, errors=errors[-100:]
-            )
-    Job.objects.filter(pk=job.pk).update(
-        status=JobStatus.SUCCEEDED,
-        progress=len(ids),
-        result=counts,
-        errors=errors[-100:],
-        finished_at=timezone.now(),
-    )
-
-
-def sweep_stuck_submissions(*, older_than: timedelta = STUCK_AFTER, limit: int = 500) -> int:
-    """Enqueue the checks again for items that have waited in ``submitted`` longer than
-    ``older_than`` (their task was lost: broker restart, worker killed). Returns how
-    many were re-enqueued. Re-running is harmless: results are idempotent."""
-    cutoff = timezone.now() - older_than
-    stuck = list(
-        Item.objects.filter(
-            state=State.SUBMITTED, state_changed_at__lt=cutoff, current_revision__isnull=False
-        )
-        .order_by("state_changed_at")
-        .values_list("current_revision_id", flat=True)[:limit]
-    )
-    sent = 0
-    for revision_id in stuck:
-        # Once per window per revision, so a long backlog is not multiplied.
-        if cache.add(f"checks:swept:{revision_id}", 1, timeout=int(older_than.total_seconds())):
-            enqueue(CHECK_SUBMISSION, revision_id)
-            sent += 1
-    return sent

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from checks.services import run_recheck_job, sweep_stuck_submissions
+from checks.recheck import run_recheck_job, sweep_stuck_submissions
 from core.tasks import RETRY
 
 

@@ -12,12 +12,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotation.models import Item
 from annotation.states import State
-from checks import services
-from checks.services import ConfiguredCheck
+from checks import config, services
+from checks.config import ConfiguredCheck
+from checks.recheck import start_recheck
+from core.htmx import HtmxHttpRequest, render_page
 from projects.access import project_access
 from projects.models import Job, Role
 
@@ -58,6 +61,10 @@ def _form_change(configured: ConfiguredCheck, post: Any) -> dict[str, Any]:
     return {"enabled": "enabled" in post, "severity": post.get("severity", ""), "options": options}
 
 
+def _card_url(slug: str, name: str) -> str:
+    return reverse("checks:page", args=[slug]) + f"#check-{name}"
+
+
 def _jobs(project_id: int) -> list[Job]:
     return list(
         Job.objects.filter(project_id=project_id, kind="recheck").order_by("-created_at")[
@@ -68,36 +75,36 @@ def _jobs(project_id: int) -> list[Job]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def checks_page(request: HttpRequest, slug: str) -> HttpResponse:
+def checks_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Every check with its switch, severity and options; one form per check."""
     access = project_access(request.user, slug, Role.ADMIN)
     project = access.project
-    configured = services.project_checks(project)
+    configured = config.project_checks(project)
     if request.method == "POST":
         name = request.POST.get("check", "")
         current = next((c for c in configured if c.name == name), None)
         if current is None:
             raise Http404("No such check.")
         try:
-            updated = services.update_checks(
+            updated = config.update_checks(
                 project=project, changes={name: _form_change(current, request.POST)}
             )
         except ValidationError as exc:
             card = _card(current, " ".join(exc.messages))
-            if request.htmx:  # type: ignore[attr-defined]
+            if request.htmx:
                 # 200 so htmx swaps the card in: the error shows beside the fields.
                 return render(request, "checks/card.html", {"project": project, **card})
             messages.error(request, card["error"])
-            return redirect(f"/projects/{project.slug}/checks/#check-{name}")
+            return redirect(_card_url(project.slug, name))
         fresh = next(c for c in updated if c.name == name)
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             return render(
                 request,
                 "checks/card.html",
                 {"project": project, "saved": True, **_card(fresh)},
             )
         messages.success(request, f"Saved “{fresh.check.label}”.")
-        return redirect(f"/projects/{project.slug}/checks/#check-{name}")
+        return redirect(_card_url(project.slug, name))
     jobs = _jobs(project.pk)
     context = {
         "project": project,
@@ -107,19 +114,19 @@ def checks_page(request: HttpRequest, slug: str) -> HttpResponse:
         "running": any(j.status in ("pending", "running") for j in jobs),
         "states": State.choices,
     }
-    template = "checks/checks.html#jobs" if request.htmx else "checks/checks.html"  # type: ignore[attr-defined]
-    return render(request, template, context)
+    # htmx polls the jobs section while a re-check runs.
+    return render_page(request, "checks/checks.html", context, partial="jobs")
 
 
 @login_required
 @require_POST
-def recheck(request: HttpRequest, slug: str) -> HttpResponse:
+def recheck(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Start a re-check job from the Checks page (item ids, or every item in a state)."""
     access = project_access(request.user, slug, Role.ADMIN)
     raw_ids = re.findall(r"\d+", request.POST.get("items", ""))
     state = request.POST.get("state", "") or None
     try:
-        job = services.start_recheck(
+        job = start_recheck(
             project=access.project,
             actor=request.user,
             item_ids=raw_ids or None,
@@ -131,7 +138,7 @@ def recheck(request: HttpRequest, slug: str) -> HttpResponse:
         messages.success(
             request, f"Re-checking {job.total} items in the background (job {job.pk})."
         )
-    return redirect(f"/projects/{access.project.slug}/checks/#recheck")
+    return redirect(reverse("checks:page", args=[access.project.slug]) + "#recheck")
 
 
 def _item_in(project_id: int, raw: str) -> Item | None:
@@ -151,7 +158,7 @@ def _item_in(project_id: int, raw: str) -> Item | None:
 
 @login_required
 @require_POST
-def live(request: HttpRequest, slug: str) -> HttpResponse:
+def live(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The cheap checks on what the annotator has typed so far, as the results fragment.
     Form fields: ``messages`` (JSON list) and optionally ``item`` (its id)."""
     access = project_access(request.user, slug, Role.ANNOTATOR)

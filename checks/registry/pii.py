@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from checks.registry.base import CheckContext, Messages, Verdict
 
@@ -125,8 +125,73 @@ def _ip_is_personal(text: str, include_private: bool) -> bool:
     return address.is_global
 
 
+class _Add(Protocol):
+    def __call__(self, kind: str, start: int, end: int, label: str | None = None) -> None: ...
+
+
+def _secrets(text: str, add: _Add) -> None:
+    lowered = text.lower()
+    for name, pattern in SECRETS:
+        hints = SECRET_HINTS.get(name)
+        if hints is None:
+            if not any(h in lowered for h in ASSIGNMENT_HINTS):
+                continue
+        elif not any(h in text for h in hints):
+            continue
+        for m in pattern.finditer(text):
+            add("secret", m.start(), m.end(), f"an API key or secret ({name})")
+
+
+def _emails(text: str, add: _Add) -> None:
+    if "@" in text:
+        for m in EMAIL.finditer(text):
+            add("email", m.start(), m.end())
+
+
+def _ibans(text: str, add: _Add) -> None:
+    if IBAN_START.search(text):
+        for m in IBAN.finditer(text):
+            if iban_ok(m.group(0)):
+                add("iban", m.start(), m.end())
+
+
+def _ipv6(text: str, options: Mapping[str, Any], add: _Add) -> None:
+    if ":" in text and IPV6.search(text):
+        include_private = bool(options.get("include_private_ips", False))
+        for m in IPV6.finditer(text):
+            if _ip_is_personal(m.group(0), include_private):
+                add("ip", m.start(), m.end())
+
+
+def _cards(window: str, left: int, add: _Add) -> None:
+    for m in CARD.finditer(window):
+        number = re.sub(r"\D", "", m.group(0))
+        if 13 <= len(number) <= 19 and luhn_ok(number) and len(set(number)) > 1:
+            add("card", left + m.start(), left + m.end())
+
+
+def _ipv4(text: str, window: str, left: int, options: Mapping[str, Any], add: _Add) -> None:
+    include_private = bool(options.get("include_private_ips", False))
+    for m in IPV4.finditer(window):
+        start = left + m.start()
+        if VERSION_BEFORE.search(text[max(0, start - 12) : start]):
+            continue  # "version 1.2.3.4" is a version number
+        if _ip_is_personal(m.group(0), include_private):
+            add("ip", start, left + m.end())
+
+
+def _phones(window: str, left: int, options: Mapping[str, Any], add: _Add) -> None:
+    import phonenumbers  # thorough but slow: only on stretches that could be a number
+
+    region = str(options.get("region") or "US").upper()
+    for match in phonenumbers.PhoneNumberMatcher(
+        window, region, leniency=phonenumbers.Leniency.VALID
+    ):
+        add("phone", left + match.start, left + match.end)
+
+
 def _numbers(
-    text: str, stretch: re.Match[str], kinds: set[str], options: Mapping[str, Any], add: Any
+    text: str, stretch: re.Match[str], kinds: set[str], options: Mapping[str, Any], add: _Add
 ) -> None:
     """Cards, IPv4 addresses and phone numbers inside one stretch of digits."""
     left = max(0, stretch.start() - 2)
@@ -134,26 +199,23 @@ def _numbers(
     digits = sum(c.isdigit() for c in stretch.group(0))
     decimal = DECIMAL.fullmatch(stretch.group(0)) is not None
     if "card" in kinds and digits >= 13 and not decimal:
-        for m in CARD.finditer(window):
-            number = re.sub(r"\D", "", m.group(0))
-            if 13 <= len(number) <= 19 and luhn_ok(number) and len(set(number)) > 1:
-                add("card", left + m.start(), left + m.end())
+        _cards(window, left, add)
     if "ip" in kinds and "." in window:
-        include_private = bool(options.get("include_private_ips", False))
-        for m in IPV4.finditer(window):
-            start = left + m.start()
-            if VERSION_BEFORE.search(text[max(0, start - 12) : start]):
-                continue  # "version 1.2.3.4" is a version number
-            if _ip_is_personal(m.group(0), include_private):
-                add("ip", start, left + m.end())
+        _ipv4(text, window, left, options, add)
     if "phone" in kinds and 7 <= digits <= 15 and not decimal:
-        import phonenumbers  # thorough but slow: only on stretches that could be a number
+        _phones(window, left, options, add)
 
-        region = str(options.get("region") or "US").upper()
-        for match in phonenumbers.PhoneNumberMatcher(
-            window, region, leniency=phonenumbers.Leniency.VALID
-        ):
-            add("phone", left + match.start, left + match.end)
+
+def _without_overlaps(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The spans by position, the longest first where two start together; a span that
+    overlaps one already kept is dropped (a card number is not also a phone number)."""
+    spans.sort(key=lambda s: (s["start"], -(s["end"] - s["start"])))
+    merged: list[dict[str, Any]] = []
+    for span in spans:
+        if merged and span["start"] < merged[-1]["end"]:
+            continue
+        merged.append(span)
+    return merged
 
 
 def find_pii(text: str, options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -174,38 +236,18 @@ def find_pii(text: str, options: Mapping[str, Any] | None = None) -> list[dict[s
             }
         )
 
+    # The order matters: of two spans with the same start and length, the first found is kept.
     if "secret" in kinds:
-        lowered = text.lower()
-        for name, pattern in SECRETS:
-            hints = SECRET_HINTS.get(name)
-            if hints is None:
-                if not any(h in lowered for h in ASSIGNMENT_HINTS):
-                    continue
-            elif not any(h in text for h in hints):
-                continue
-            for m in pattern.finditer(text):
-                add("secret", m.start(), m.end(), f"an API key or secret ({name})")
-    if "email" in kinds and "@" in text:
-        for m in EMAIL.finditer(text):
-            add("email", m.start(), m.end())
-    if "iban" in kinds and IBAN_START.search(text):
-        for m in IBAN.finditer(text):
-            if iban_ok(m.group(0)):
-                add("iban", m.start(), m.end())
-    if "ip" in kinds and ":" in text and IPV6.search(text):
-        include_private = bool(options.get("include_private_ips", False))
-        for m in IPV6.finditer(text):
-            if _ip_is_personal(m.group(0), include_private):
-                add("ip", m.start(), m.end())
+        _secrets(text, add)
+    if "email" in kinds:
+        _emails(text, add)
+    if "iban" in kinds:
+        _ibans(text, add)
+    if "ip" in kinds:
+        _ipv6(text, options, add)
     for stretch in NUMBERISH.finditer(text):
         _numbers(text, stretch, kinds, options, add)
-    spans.sort(key=lambda s: (s["start"], -(s["end"] - s["start"])))
-    merged: list[dict[str, Any]] = []
-    for span in spans:
-        if merged and span["start"] < merged[-1]["end"]:
-            continue  # a card number is not also a phone number
-        merged.append(span)
-    return merged
+    return _without_overlaps(spans)
 
 
 def redact(text: str, options: Mapping[str, Any] | None = None) -> str:

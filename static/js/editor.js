@@ -61,7 +61,7 @@
     saving = true;
     setStatus("Saving…");
     try {
-      const r = await api("PUT", "/api/v1/items/" + S.item + "/draft/", { messages: msgs, base_revision: base }, keepalive);
+      const r = await api("PUT", S.urls.draft, { messages: msgs, base_revision: base }, keepalive);
       const data = await r.json().catch(() => ({}));
       if (r.ok) {
         base = data.base_revision; baseInput.value = base; lastSaved = text;
@@ -278,14 +278,14 @@
     const payload = { messages: msgs, base_revision: base };
     for (let attempt = 0; attempt < 4; attempt++) {
       try {
-        const r = await api("POST", "/api/v1/items/" + S.item + "/submit/", payload);
+        const r = await api("POST", S.urls.submit, payload);
         const data = await r.json().catch(() => ({}));
         if (r.ok) {
           clearLocal(); lastSaved = JSON.stringify(msgs);
           setStatus("Submitted. Loading the next item…", "ok");
-          const n = await api("POST", "/api/v1/projects/" + S.project + "/next/");
+          const n = await api("POST", S.urls.next);
           if (n.status === 200) { const next = await n.json(); window.location.assign(next.url); }
-          else window.location.assign("/projects/" + S.slug + "/work/");
+          else window.location.assign(S.urls.work);
           return;
         }
         if (r.status === 409 && data.base_revision !== undefined) showConflict(data);
@@ -335,7 +335,7 @@
   if (S.editable) {
     setInterval(async () => {
       try {
-        const r = await api("POST", "/api/v1/items/" + S.item + "/lease/");
+        const r = await api("POST", S.urls.lease);
         if (r.ok) showLease((await r.json()).lease_expires_at);
       } catch (e) { /* offline: the next save renews it */ }
     }, 120000);

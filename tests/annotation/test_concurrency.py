@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, connections
 
-from annotation import services
+from annotation import leases, queues
 from annotation.models import Assignment, AssignmentStatus, Item
 from annotation.states import State
 from projects import services as project_services
@@ -40,7 +40,7 @@ def test_32_concurrent_claimers_never_double_or_over_assign(alice, overlap) -> N
         Item(project=project, source=[{"role": "user", "content": f"prompt {n}"}])
         for n in range(ITEMS)
     )
-    services.default_queue(project)
+    queues.default_queue(project)
     barrier = threading.Barrier(CLAIMERS)
     taken: list[tuple[int, int]] = []
     errors: list[BaseException] = []
@@ -50,7 +50,7 @@ def test_32_concurrent_claimers_never_double_or_over_assign(alice, overlap) -> N
         try:
             barrier.wait()
             while True:
-                assignment = services.claim_next(project=project, user=user)
+                assignment = leases.claim_next(project=project, user=user)
                 if assignment is None:
                     return
                 with lock:

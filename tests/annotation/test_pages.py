@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from annotation import services
+from annotation import leases, services
 from annotation.models import Assignment, AssignmentStatus, Item, Revision
-from annotation.services import transition
 from annotation.states import State
+from annotation.transitions import transition
 from checks.models import CheckResult
 from projects import services as project_services
 from reviews.models import Review
@@ -67,7 +67,7 @@ def test_a_returned_item_shows_feedback_failed_checks_and_history(
     client, project, anna, rita
 ) -> None:
     item = make_item(project)
-    services.claim_next(project=project, user=anna)
+    leases.claim_next(project=project, user=anna)
     revision, _ = services.submit(
         item=item,
         user=anna,
@@ -110,7 +110,7 @@ def test_pages_run_a_fixed_number_of_queries(
     items = [make_item(project, f"p{n}") for n in range(size)]
     client.force_login(anna)
     for item in items[: min(size, 3)]:
-        a = services.claim_next(project=project, user=anna)
+        a = leases.claim_next(project=project, user=anna)
         assert a is not None
         services.submit(
             item=a.item,
@@ -118,7 +118,7 @@ def test_pages_run_a_fixed_number_of_queries(
             messages=[*a.item.source, {"role": "assistant", "content": "an answer"}],
             base_revision=None,
         )
-    services.claim_next(project=project, user=anna)
+    leases.claim_next(project=project, user=anna)
     # session, user, project, membership, guideline, my assignments, their counts,
     # open item counts, held leases (twice: the button and the list), acknowledgement
     with django_assert_num_queries(10):
@@ -156,7 +156,7 @@ def test_items_list_filters_by_state_for_reviewers(client, project, rita) -> Non
 
 def test_the_editor_renews_its_lease(client, project, anna) -> None:
     item = make_item(project)
-    a = services.claim_next(project=project, user=anna)
+    a = leases.claim_next(project=project, user=anna)
     assert a is not None
     Assignment.objects.filter(pk=a.pk).update(expires_at=a.leased_at)
     client.force_login(anna)
@@ -169,7 +169,7 @@ def test_the_editor_renews_its_lease(client, project, anna) -> None:
 def test_prompts_drafts_and_feedback_are_escaped_in_the_editor(client, project, anna) -> None:
     attack = "<script>alert('x')</script><img src=x onerror=alert(1)>"
     item = make_item(project, attack, draft=attack)
-    lease = services.claim_next(project=project, user=anna)
+    lease = leases.claim_next(project=project, user=anna)
     assert lease is not None and lease.item == item
     client.force_login(anna)
     html = client.get(f"/items/{item.pk}/").content.decode()

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotation import services
+from annotation import leases, queues, services
 from annotation.messages import MESSAGES_EMPTY
 from annotation.models import Assignment, AssignmentStatus, Item, Revision
-from annotation.services import transition
 from annotation.states import State
 from annotation.tasks import sweep_expired_leases
+from annotation.transitions import transition
 from projects import services as project_services
 from reviews.models import GoldScore
 from tests.conftest import api_for
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def claim(project, user) -> Assignment:
-    assignment = services.claim_next(project=project, user=user)
+    assignment = leases.claim_next(project=project, user=user)
     assert assignment is not None
     return assignment
 
@@ -151,8 +151,8 @@ def test_overlap_gives_each_item_to_n_different_annotators(project, alice, anna,
     item = make_item(project)
     for user in (anna, rita):
         assert claim(project, user).item == item
-    assert services.claim_next(project=project, user=alice) is None
-    assert services.claim_next(project=project, user=anna) is None  # never the same item twice
+    assert leases.claim_next(project=project, user=alice) is None
+    assert leases.claim_next(project=project, user=anna) is None  # never the same item twice
     services.submit(item=item, user=anna, messages=answer(item), base_revision=None)
     item.refresh_from_db()
     assert item.state == State.IN_PROGRESS  # waiting for rita
@@ -225,7 +225,7 @@ def test_an_expired_session_comes_back_to_its_draft_when_the_item_is_still_free(
     item = make_item(project)
     a = claim(project, anna)
     Assignment.objects.filter(pk=a.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    services.expire_leases()
+    leases.expire_leases()
     saved = services.save_draft(
         item=item, user=anna, messages=answer(item, "still mine"), base_revision=a.draft_version
     )
@@ -280,14 +280,14 @@ def test_queues_route_items_and_serve_their_assignees_by_priority(
 ) -> None:
     plain = make_item(project, "plain", priority=3)
     medical = make_item(project, "medical", tags=["medical"])
-    queue = services.save_queue(
+    queue = queues.save_queue(
         project=project, name="Clinicians", priority=10, tags=["medical"], assignees=[rita]
     )
     medical.refresh_from_db()
     assert medical.queue == queue
     assert claim(project, anna).item == plain  # not a clinician
     assert claim(project, rita).item == medical  # higher priority queue
-    services.save_queue(
+    queues.save_queue(
         project=project,
         queue=queue,
         name="Clinicians",
@@ -296,7 +296,7 @@ def test_queues_route_items_and_serve_their_assignees_by_priority(
         tags=["medical"],
         assignees=[rita],
     )
-    assert services.claim_next(project=project, user=rita) is None
+    assert leases.claim_next(project=project, user=rita) is None
 
 
 def test_queue_page_shows_depth_and_creates_queues(client, project, alice) -> None:
@@ -321,7 +321,7 @@ def test_next_runs_a_fixed_number_of_queries(
 ) -> None:
     for n in range(items):
         make_item(project, f"q{n}")
-    services.default_queue(project)
+    queues.default_queue(project)
     client = api_for(anna)
     # project, membership (access); guideline (acknowledgement); queues; savepoint,
     # membership lock, held leases, rework candidate, item lock (SKIP LOCKED), inherited
@@ -358,7 +358,7 @@ def test_item_detail_and_draft_and_submit_run_fixed_queries(
 
 
 def test_imported_items_land_in_the_queue_whose_filter_matches(project, alice, tmp_path) -> None:
-    from annotation.services import save_queue
+    from annotation.queues import save_queue
     from imports.services import import_file
 
     save_queue(project=project, name="Medical", priority=5, tags=["medical"])

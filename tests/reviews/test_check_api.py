@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 
 from annotation.states import State
+from checks.config import project_checks
 from checks.models import CheckConfig
-from checks.services import project_checks
 from projects.models import Job
 from tests.factories import make_item
 
@@ -147,6 +147,7 @@ def test_checks_page_lists_every_check_and_saves_a_form(project: Any, alice: Any
         },
     )
     assert response.status_code == 302
+    assert response["Location"] == "/projects/support/checks/#check-forbidden_phrases"
     config = CheckConfig.objects.get(project=project, name="forbidden_phrases")
     assert (
         config.enabled and config.severity == "warn" and config.options["phrases"] == ["lol", "btw"]
@@ -161,8 +162,20 @@ def test_checks_page_htmx_save_returns_the_card_with_errors(project: Any, alice:
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200  # htmx swaps only 2xx: the card comes back with the error
-    assert "set prefix before enabling" in response.content.decode()
+    html = response.content.decode()
+    assert "set prefix before enabling" in html
+    assert 'hx-post="/projects/support/checks/"' in html and "<h1>" not in html
     assert not next(c for c in project_checks(project) if c.name == "required_prefix").enabled
+
+
+@pytest.mark.django_db
+def test_checks_page_htmx_poll_returns_only_the_jobs(project: Any, alice: Any) -> None:
+    client = login(alice)
+    page = client.get("/projects/support/checks/").content.decode()
+    assert 'action="/projects/support/checks/recheck/"' in page and "<h1>" in page
+    jobs = client.get("/projects/support/checks/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="jobs"' in jobs and "No re-checks yet." in jobs
+    assert "<h1>" not in jobs and "Re-run checks" not in jobs
 
 
 @pytest.mark.django_db
@@ -177,6 +190,7 @@ def test_recheck_form_starts_a_job(project: Any, alice: Any) -> None:
     response = login(alice).post(
         "/projects/support/checks/recheck/", {"state": "in_review"}, follow=True
     )
+    assert response.redirect_chain == [("/projects/support/checks/#recheck", 302)]
     assert "Re-checking 1 items" in response.content.decode()
     assert Job.objects.get(project=project).total == 1
 

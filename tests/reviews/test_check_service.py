@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from annotation.models import Item, Revision, RevisionKind, Transition
 from annotation.states import State
-from checks import services as checks
+from checks import config, recheck, services
 from checks.models import CheckResult, DuplicateBand, DuplicateEntry
 from checks.registry import REGISTRY
 from core.enqueue import CHECK_SUBMISSION, enqueue
@@ -36,8 +36,8 @@ def check(item: Item) -> Item:
     return item
 
 
-def configured(project: Any, name: str) -> checks.ConfiguredCheck:
-    return next(c for c in checks.project_checks(project) if c.name == name)
+def configured(project: Any, name: str) -> config.ConfiguredCheck:
+    return next(c for c in config.project_checks(project) if c.name == name)
 
 
 def outcomes(item: Item) -> dict[str, str]:
@@ -48,7 +48,7 @@ def outcomes(item: Item) -> dict[str, str]:
 
 @pytest.mark.django_db
 def test_a_new_project_has_every_check_that_needs_no_configuration_enabled(project: Any) -> None:
-    rows = {c.name: c for c in checks.project_checks(project)}
+    rows = {c.name: c for c in config.project_checks(project)}
     assert set(rows) == set(REGISTRY)
     for name, check_ in REGISTRY.items():
         assert rows[name].enabled is (not check_.needs_config), name
@@ -89,7 +89,7 @@ def test_a_warning_goes_to_the_reviewer(project: Any) -> None:
 
 @pytest.mark.django_db
 def test_severity_decides_block_or_warn(project: Any) -> None:
-    checks.update_checks(project=project, changes={"pii": {"severity": "block"}})
+    config.update_checks(project=project, changes={"pii": {"severity": "block"}})
     item = check(submitted(project, answer="Email me at jane.doe@example.com and I will reply."))
     assert item.state == State.RETURNED
     assert outcomes(item)["pii"] == "fail"
@@ -192,20 +192,20 @@ def test_duplicates_do_not_cross_projects(project: Any, other_project: Any) -> N
 @pytest.mark.django_db
 def test_update_checks_validates_everything_before_saving(project: Any) -> None:
     with pytest.raises(ValidationError, match="severity must be"):
-        checks.update_checks(project=project, changes={"pii": {"severity": "loud"}})
+        config.update_checks(project=project, changes={"pii": {"severity": "loud"}})
     with pytest.raises(ValidationError, match="no check called"):
-        checks.update_checks(project=project, changes={"nope": {}})
+        config.update_checks(project=project, changes={"nope": {}})
     with pytest.raises(ValidationError, match="set prefix before enabling"):
-        checks.update_checks(project=project, changes={"required_prefix": {"enabled": True}})
+        config.update_checks(project=project, changes={"required_prefix": {"enabled": True}})
     with pytest.raises(ValidationError, match="not a valid regular expression"):
-        checks.update_checks(project=project, changes={"regex": {"options": {"pattern": "("}}})
+        config.update_checks(project=project, changes={"regex": {"options": {"pattern": "("}}})
     with pytest.raises(ValidationError, match="at most 1"):
-        checks.update_checks(
+        config.update_checks(
             project=project,
             changes={"length": {"enabled": False}, "near_duplicate": {"options": {"threshold": 3}}},
         )
     assert configured(project, "length").enabled  # nothing half-applied
-    updated = checks.update_checks(
+    updated = config.update_checks(
         project=project,
         changes={
             "required_prefix": {"enabled": True, "options": {"prefix": "CloudSync Pro Support:"}}
@@ -219,7 +219,7 @@ def test_update_checks_validates_everything_before_saving(project: Any) -> None:
 
 @pytest.mark.django_db
 def test_live_results_use_the_cheap_checks_only(project: Any) -> None:
-    results = checks.live_results(
+    results = services.live_results(
         project=project,
         messages='[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "TODO"}]',
     )
@@ -227,7 +227,7 @@ def test_live_results_use_the_cheap_checks_only(project: Any) -> None:
     assert by_name["placeholder"] == "fail"
     assert "near_duplicate" not in by_name and "exact_duplicate" not in by_name
     with pytest.raises(ValidationError):
-        checks.live_results(project=project, messages="not json")
+        services.live_results(project=project, messages="not json")
 
 
 @pytest.mark.django_db
@@ -236,12 +236,12 @@ def test_recheck_job_recomputes_results_after_a_config_change(
 ) -> None:
     item = check(submitted(project, answer="Write to jane.doe@example.com please."))
     assert outcomes(item)["pii"] == "warn"
-    checks.update_checks(
+    config.update_checks(
         project=project,
         changes={"pii": {"enabled": False}, "toxicity": {"options": {"extra_terms": ["please"]}}},
     )
     with django_capture_on_commit_callbacks(execute=True):
-        job = checks.start_recheck(project=project, actor=alice, item_ids=[item.pk])
+        job = recheck.start_recheck(project=project, actor=alice, item_ids=[item.pk])
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.progress == job.total == 1
     assert outcomes(item)["toxicity"] == "warn"
@@ -251,14 +251,72 @@ def test_recheck_job_recomputes_results_after_a_config_change(
 
 
 @pytest.mark.django_db
+def test_a_finished_recheck_job_run_again_changes_nothing(
+    project: Any, alice: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    item = check(submitted(project, answer="Write to jane.doe@example.com please."))
+    with django_capture_on_commit_callbacks(execute=True):
+        job = recheck.start_recheck(project=project, actor=alice, item_ids=[item.pk])
+    job.refresh_from_db()
+    finished_at = job.finished_at
+    assert job.status == JobStatus.SUCCEEDED and finished_at is not None
+    config.update_checks(project=project, changes={"pii": {"enabled": False}})
+    recheck.run_recheck_job(job.pk)  # a re-delivered task
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.finished_at == finished_at
+    assert outcomes(item)["pii"] == "warn"  # not recomputed
+    cancelled = Job.objects.create(
+        project=project,
+        kind="recheck",
+        status=JobStatus.CANCELLED,
+        total=1,
+        params={"items": [item.pk], "state": ""},
+    )
+    recheck.run_recheck_job(cancelled.pk)
+    cancelled.refresh_from_db()
+    assert cancelled.status == JobStatus.CANCELLED and cancelled.progress == 0
+    assert outcomes(item)["pii"] == "warn"
+    recheck.run_recheck_job(0)  # gone: nothing to do
+
+
+@pytest.mark.django_db
+def test_a_recheck_job_delivered_again_resumes_from_its_progress(project: Any) -> None:
+    first = check(submitted(project, answer="Write to jane.doe@example.com please."))
+    second = check(
+        submitted(project, prompt="Another question?", answer="Mail john.roe@example.org now.")
+    )
+    assert outcomes(first)["pii"] == outcomes(second)["pii"] == "warn"
+    config.update_checks(project=project, changes={"pii": {"enabled": False}})
+    started = timezone.now() - timedelta(minutes=5)
+    # Its worker stopped after the first item: the job is still marked running.
+    job = Job.objects.create(
+        project=project,
+        kind="recheck",
+        status=JobStatus.RUNNING,
+        started_at=started,
+        total=2,
+        progress=1,
+        params={"items": [first.pk, second.pk], "state": ""},
+        result={"warn": 1},
+    )
+    recheck.run_recheck_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.progress == 2
+    assert job.started_at == started and job.finished_at is not None
+    assert sum(job.result.values()) == 2
+    assert outcomes(first)["pii"] == "warn"  # done before the stop: not run again
+    assert "pii" not in outcomes(second)
+
+
+@pytest.mark.django_db
 def test_recheck_refuses_foreign_or_missing_items(
     project: Any, other_project: Any, alice: Any
 ) -> None:
     foreign = submitted(other_project)
     with pytest.raises(ValidationError, match="not in this project"):
-        checks.start_recheck(project=project, actor=alice, item_ids=[foreign.pk])
+        recheck.start_recheck(project=project, actor=alice, item_ids=[foreign.pk])
     with pytest.raises(ValidationError, match="Choose the items"):
-        checks.start_recheck(project=project, actor=alice)
+        recheck.start_recheck(project=project, actor=alice)
     assert not Job.objects.exists()
 
 
@@ -273,9 +331,9 @@ def test_sweeper_rescues_items_stuck_in_submitted(
     fresh = submitted(project, prompt="Another question?")
     Item.objects.filter(pk=stuck.pk).update(state_changed_at=timezone.now() - timedelta(minutes=10))
     with django_capture_on_commit_callbacks(execute=True):
-        assert checks.sweep_stuck_submissions() == 1  # tasks run in-process here
+        assert recheck.sweep_stuck_submissions() == 1  # tasks run in-process here
     stuck.refresh_from_db()
     fresh.refresh_from_db()
     assert stuck.state == State.IN_REVIEW
     assert fresh.state == State.SUBMITTED  # young: its task is probably still queued
-    assert checks.sweep_stuck_submissions() == 0
+    assert recheck.sweep_stuck_submissions() == 0

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from annotation.models import Item
 from annotation.states import State
-from checks import services as checks
+from checks import config, recheck
 from checks.models import CheckResult
 from config.celery import app as celery_app
 from reviews.pipeline import check_submission
@@ -57,7 +57,7 @@ def test_worker_killed_mid_task_then_a_new_worker_finishes_with_one_set_of_resul
     assert revision_id is not None
     expected = {
         c.name
-        for c in checks.project_checks(project)
+        for c in config.project_checks(project)
         if c.enabled and c.applies_to(project.task_type)
     }
 
@@ -77,7 +77,7 @@ def test_worker_killed_mid_task_then_a_new_worker_finishes_with_one_set_of_resul
     # The message is stuck unacknowledged; the sweeper re-enqueues what waits too long.
     Item.objects.filter(pk=item.pk).update(state_changed_at=timezone.now() - timedelta(minutes=5))
     with celery_worker():
-        assert checks.sweep_stuck_submissions() == 1
+        assert recheck.sweep_stuck_submissions() == 1
         wait_for(lambda: state_of(item) != State.SUBMITTED, timeout=90)
     assert state_of(item) == State.IN_REVIEW
     names = list(CheckResult.objects.filter(revision_id=revision_id).values_list("name", flat=True))
