@@ -84,7 +84,6 @@ class ItemSerializer(serializers.Serializer[Any]):
     state = serializers.ChoiceField(choices=State.choices)
     stage = serializers.IntegerField(allow_null=True)
     priority = serializers.IntegerField()
-    source = serializers.JSONField(help_text="The prompt as imported: chat messages.")  # type: ignore[assignment]
     messages = serializers.JSONField(allow_null=True, help_text="The current revision's messages.")
     revision = serializers.IntegerField(allow_null=True)
     model_draft = serializers.CharField()
@@ -105,6 +104,12 @@ class ItemSerializer(serializers.Serializer[Any]):
     draft = serializers.JSONField(required=False, allow_null=True)
     base_revision = serializers.IntegerField(required=False)
     draft_saved_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # ``source`` is also an attribute of every serializer: added here, not declared.
+        fields = super().get_fields()
+        fields["source"] = serializers.JSONField(help_text="The prompt as imported: chat messages.")
+        return fields
 
 
 def refusal(exc: leases.WorkError) -> Response:
@@ -277,10 +282,15 @@ class ItemListSerializer(serializers.Serializer[Any]):
     stage = serializers.IntegerField(allow_null=True)
     priority = serializers.IntegerField()
     tags = serializers.JSONField()
-    source = serializers.JSONField()  # type: ignore[assignment]
     revision = serializers.IntegerField(source="current_revision_id", allow_null=True)
     created_at = serializers.DateTimeField()
     state_changed_at = serializers.DateTimeField()
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # ``source`` is also an attribute of every serializer: added here, not declared.
+        fields = super().get_fields()
+        fields["source"] = serializers.JSONField()
+        return fields
 
 
 class ItemListView(APIView):

@@ -2,10 +2,7 @@
 admin's reopen and unflag. Every state change goes through :func:`transition`.
 
 Claiming and leases live in :mod:`annotation.leases`, queues in :mod:`annotation.queues`
-and the state move in :mod:`annotation.transitions`. The names other apps call through
-this module stay importable here (marked "re-exported"): reviews/ calls ``transition``,
-imports/ calls ``route_imported_items``, the benchmarks and other apps' tests call
-``default_queue`` and ``claim_next``.
+and the state move in :mod:`annotation.transitions`.
 """
 
 from __future__ import annotations
@@ -17,13 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.leases import NotHolder, WorkError, give_up, holding, lease_end, locked_assignment
-from annotation.leases import claim_next as claim_next  # re-exported
 from annotation.messages import validate
 from annotation.models import Assignment, AssignmentStatus, Item, Revision, RevisionKind
-from annotation.queues import default_queue as default_queue  # re-exported
-from annotation.queues import route_imported_items as route_imported_items  # re-exported
 from annotation.states import State
-from annotation.transitions import transition  # also re-exported
+from annotation.transitions import transition
 from core.enqueue import CHECK_SUBMISSION, enqueue
 from projects.services import current_guideline
 

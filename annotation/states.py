@@ -1,6 +1,6 @@
 """The item lifecycle: every state and every allowed move, declared once.
 
-Everything that changes an item's state goes through :func:`annotation.services.transition`,
+Everything that changes an item's state goes through :func:`annotation.transitions.transition`,
 which checks the move against :data:`TRANSITIONS`, applies it as a compare-and-set
 update and appends a history row. A test walks this table as a graph.
 """

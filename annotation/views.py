@@ -346,11 +346,15 @@ def queues(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             status = 400
     rows = list(Queue.objects.filter(project=project).prefetch_related("assignees"))
     depths = selectors.queue_depths(project.pk, rows)
-    for q in rows:
-        key = None if q.is_default else q.pk
-        q.depth = depths.get(key, {"queued": 0, "working": 0})  # type: ignore[attr-defined]
-        q.form = QueueForm(project=project, queue=q, prefix=f"q{q.pk}")  # type: ignore[attr-defined]
-    context = {"project": project, "access": access, "form": form, "queues": rows}
+    queues = [
+        (
+            q,
+            depths.get(None if q.is_default else q.pk, {"queued": 0, "working": 0}),
+            QueueForm(project=project, queue=q, prefix=f"q{q.pk}"),
+        )
+        for q in rows
+    ]
+    context = {"project": project, "access": access, "form": form, "queues": queues}
     return render(request, "annotation/queues.html", context, status=status)
 
 

@@ -67,13 +67,14 @@ def pairs() -> list[Messages]:
 
 
 def suite(seconds: float) -> None:
+    from checks import config
     from checks import services as checks
     from checks.registry import REGISTRY, CheckContext
 
     data = pairs()
     chars = statistics.mean(sum(len(m["content"]) for m in p) for p in data)
     rule_based = [
-        checks._default(REGISTRY[name])
+        config.default_config(REGISTRY[name])
         for name in (
             "format",
             "length",
@@ -84,7 +85,7 @@ def suite(seconds: float) -> None:
             "rubber_stamp",
         )
     ]
-    language = [checks._default(REGISTRY["language"])]
+    language = [config.default_config(REGISTRY["language"])]
     context = CheckContext(task_type="correct", model_draft="A draft the annotator rewrote.")
     for configured, label in ((rule_based, "rule-based suite"), (language, "language detector")):
         checks.evaluate(configured, data[0], context)  # load tokenizer / models once

@@ -296,6 +296,7 @@ KIND_CHECK = {
 
 def main() -> None:
     from annotation.models import Item, Revision, RevisionKind
+    from checks import config
     from checks import services as checks
     from checks.registry import REGISTRY, CheckContext
     from projects.services import create_project
@@ -304,7 +305,7 @@ def main() -> None:
     user = get_user_model().objects.create_user(f"bench{time.time_ns()}", password="x")
     project = create_project(creator=user, name=f"Quality {time.time_ns()}")
     project_b = create_project(creator=user, name=f"Quality B {time.time_ns()}")
-    configured = [c for c in checks.project_checks(project) if c.enabled]
+    configured = [c for c in config.project_checks(project) if c.enabled]
     corpus_checks = {"exact_duplicate", "near_duplicate"}
 
     clean, clean_b = clean_pairs()
@@ -325,15 +326,15 @@ def main() -> None:
         context_kw = {k: v for k, v in extra.items() if k in ("task_type", "model_draft")}
         use = list(configured)
         for name, options in extra.get("options", {}).items():
-            base = next(c for c in checks.project_checks(project) if c.name == name)
+            base = next(c for c in config.project_checks(project) if c.name == name)
             use.append(
-                checks.ConfiguredCheck(
+                config.ConfiguredCheck(
                     REGISTRY[name], True, base.severity, {**base.options, **options}
                 )
             )
         if context_kw.get("task_type") == "correct":
             use = [c for c in use if c.name != "rubber_stamp"] + [
-                checks._default(REGISTRY["rubber_stamp"])
+                config.default_config(REGISTRY["rubber_stamp"])
             ]
         item = Item(pk=None, project=project, source=messages[:-1])
         fp = checks.fingerprint(item, messages)

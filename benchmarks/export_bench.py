@@ -80,7 +80,8 @@ def seed(items: int, slug: str) -> Project:
 
 
 def export(validation: float, fmt: str, slug: str) -> None:
-    from exports.services import build_export, normalize_options
+    from exports.options import normalize_options
+    from exports.services import build_export
 
     project = Project.objects.get(slug=slug)
     split = {"validation": validation, "seed": 42} if validation else None

@@ -50,7 +50,7 @@ def prepare(items: int, annotators: int, overlap: int) -> tuple[int, list[str]]:
     from rest_framework.authtoken.models import Token
 
     from annotation.models import Assignment, Item
-    from annotation.services import default_queue
+    from annotation.queues import default_queue
     from projects import services
     from projects.models import Project, Role
 

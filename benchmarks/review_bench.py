@@ -66,7 +66,9 @@ def run(args: argparse.Namespace) -> None:
     from projects import services as project_services
     from projects.models import Role
     from reviews import services
+    from reviews.decisions import decide
     from reviews.models import Review, StageVisit
+    from reviews.policy import set_review_stages
 
     User = get_user_model()
     admin = User.objects.create_user("bench-admin", password="x")
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> None:
         user = User.objects.create_user(f"bench-reviewer-{n}", password="x")
         project_services.set_member(project=project, username=user.username, role=Role.REVIEWER)
         reviewers.append(user)
-    services.set_review_stages(
+    set_review_stages(
         project=project,
         stages=[
             {"name": "Peer", "sample_rate": 1, "min_approvals": 2},
@@ -132,7 +134,7 @@ def run(args: argparse.Namespace) -> None:
                     break
                 item = Item.objects.select_related("project").get(pk=lease.item_id)
                 t0 = time.perf_counter()
-                services.decide(item=item, reviewer=user, decision="approve")  # type: ignore[arg-type]
+                decide(item=item, reviewer=user, decision="approve")  # type: ignore[arg-type]
                 decide_times.append(time.perf_counter() - t0)
         except Exception as exc:  # reported below
             errors.append(repr(exc))

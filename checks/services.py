@@ -22,10 +22,7 @@ from django.db.models import Count, Q
 from annotation.messages import prompt_hash
 from annotation.models import Item, Revision
 from annotation.states import State
-from checks.config import ConfiguredCheck, enabled_checks
-from checks.config import default_config as _default  # noqa: F401  # re-exported for benchmarks/
-from checks.config import project_checks as project_checks  # re-exported for overview/api.py
-from checks.config import update_checks as update_checks  # re-exported for overview/api.py
+from checks.config import ConfiguredCheck, enabled_checks, project_checks
 from checks.models import CheckResult, DuplicateBand, DuplicateEntry, Outcome, Severity
 from checks.registry import REGISTRY, CheckContext, Duplicate
 from checks.registry import duplicates as dup

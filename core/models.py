@@ -86,7 +86,7 @@ def move_job(
     """
     sources = (source,) if isinstance(source, str) else source
     for s in sources:
-        if to not in JOB_TRANSITIONS[s]:
+        if to not in JOB_TRANSITIONS.get(s, frozenset()):
             raise InvalidJobMove(f"A job cannot go from {s} to {to}.")
     now = timezone.now()
     if to in FINISHED:

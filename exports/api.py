@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -55,10 +56,12 @@ class ExportSerializer(serializers.ModelSerializer[ExportJob]):
         return job.created_by.username if job.created_by else None
 
     def get_download_url(self, job: ExportJob) -> str | None:
-        return f"/api/v1/exports/{job.pk}/download/" if job.file else None
+        return reverse("api-export-download", args=[job.pk]) if job.file else None
 
     def get_manifest_url(self, job: ExportJob) -> str | None:
-        return f"/api/v1/exports/{job.pk}/download/?file=manifest.json" if job.file else None
+        if not job.file:
+            return None
+        return reverse("api-export-download", args=[job.pk]) + "?file=manifest.json"
 
 
 def _jobs() -> QuerySet[ExportJob]:

@@ -8,11 +8,12 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
+from core.htmx import HtmxHttpRequest, add_form_errors, render_page
 from core.models import JobStatus
 from exports import services
 from exports.api import download_response
@@ -85,15 +86,16 @@ class ExportForm(forms.Form):
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         stages = ReviewStage.objects.filter(project=project).order_by("position")
-        self.fields["stage"].choices = [("", "Any")] + [  # type: ignore[attr-defined]
+        stage_field, annotator_field = self.fields["stage"], self.fields["annotator"]
+        assert isinstance(stage_field, forms.ChoiceField)
+        assert isinstance(annotator_field, forms.ChoiceField)
+        stage_field.choices = [("", "Any")] + [
             (s.position, f"{s.position}: {s.name}") for s in stages
         ]
         usernames = Membership.objects.filter(project=project).values_list(
             "user__username", flat=True
         )
-        self.fields["annotator"].choices = [("", "Anyone")] + [  # type: ignore[attr-defined]
-            (u, u) for u in sorted(usernames)
-        ]
+        annotator_field.choices = [("", "Anyone")] + [(u, u) for u in sorted(usernames)]
 
     def options(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -122,14 +124,6 @@ class ExportForm(forms.Form):
         return options
 
 
-def _add_errors(form: ExportForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 def _history(project: Project) -> list[ExportJob]:
     return list(
         ExportJob.objects.filter(project=project)
@@ -141,7 +135,7 @@ def _history(project: Project) -> list[ExportJob]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def export_page(request: HttpRequest, slug: str) -> HttpResponse:
+def export_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = project_access(request.user, slug, Role.ADMIN)
     project = access.project
     form = ExportForm(request.POST or None, project=project)
@@ -153,7 +147,7 @@ def export_page(request: HttpRequest, slug: str) -> HttpResponse:
                     project=project, user=request.user, options=form.options()
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_form_errors(form, exc)
             else:
                 messages.success(request, f"Export #{job.pk} started.")
                 return redirect("export", slug=project.slug)
@@ -167,16 +161,13 @@ def export_page(request: HttpRequest, slug: str) -> HttpResponse:
         "history": history,
         "active": active,
     }
-    template = (
-        "exports/export.html#history"
-        if request.htmx and request.method == "GET"  # type: ignore[attr-defined]
-        else "exports/export.html"
-    )
-    return render(request, template, context, status=status)
+    # The history refreshes itself while an export runs; a posted form gets the page.
+    partial = "history" if request.method == "GET" else None
+    return render_page(request, "exports/export.html", context, partial=partial, status=status)
 
 
 @login_required
-def export_download(request: HttpRequest, slug: str, export_id: int) -> HttpResponseBase:
+def export_download(request: HtmxHttpRequest, slug: str, export_id: int) -> HttpResponseBase:
     access = project_access(request.user, slug, Role.ADMIN)
     job = (
         ExportJob.objects.defer("snapshot")

@@ -73,8 +73,13 @@ class ImportInputSerializer(serializers.Serializer[Any]):
         choices=[formats.OASST_PATHS, formats.OASST_PROMPTS], required=False
     )
     columns = serializers.JSONField(required=False, help_text='{"prompt": "question", ...}')
-    source = serializers.CharField(required=False, allow_blank=True)  # type: ignore[assignment]
     licence = serializers.CharField(required=False, allow_blank=True)
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # ``source`` is also an attribute of every serializer: added here, not declared.
+        fields = super().get_fields()
+        fields["source"] = serializers.CharField(required=False, allow_blank=True)
+        return fields
 
 
 def _options(data: dict[str, Any]) -> dict[str, Any]:

@@ -47,11 +47,12 @@ CSV_BROKEN = "The CSV file cannot be read at line {line}: {error}."
 
 
 def human_size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}".replace(".0 ", " ")
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} bytes"  # pragma: no cover
+    size = float(n)
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024:
+            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}".replace(".0 ", " ")
+        size /= 1024
+    return f"{size:.1f} GB".replace(".0 ", " ")
 
 
 class FileProblem(Exception):
@@ -146,7 +147,9 @@ class Source:
         self._file.seek(0)
         if self.compressed:
             inner: Any = gzip.GzipFile(fileobj=self._file, mode="rb")
-            self.stream: IO[bytes] = io.BufferedReader(_Guarded(inner, self._file, limits), CHUNK)
+            self.stream: io.BufferedReader = io.BufferedReader(
+                _Guarded(inner, self._file, limits), CHUNK
+            )
         else:
             self.stream = io.BufferedReader(self._file, CHUNK)
 
@@ -167,7 +170,7 @@ class Source:
 
     def head(self, n: int = 64 * 1024) -> bytes:
         """The first bytes of the unpacked content, BOM removed (reading starts over)."""
-        data: bytes = self.stream.peek(n)[:n]  # type: ignore[attr-defined]
+        data = self.stream.peek(n)[:n]
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise FileProblem(UTF16)
         return data[3:] if data.startswith(UTF8_BOM) else data
@@ -249,7 +252,8 @@ def _json_problem(raw: bytes, number: int, message: str, ended: bool) -> RowErro
     return RowError((NOT_JSON if ended else TRUNCATED).format(error=message.lower()))
 
 
-def iter_json_array(source: Source) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+def _array_text(source: Source) -> str:
+    """The whole JSON array file as text: refused when over the size limit or not UTF-8."""
     limits = source.limits
     data = source.stream.read(limits.max_array_bytes + 1)
     if len(data) > limits.max_array_bytes:
@@ -257,14 +261,17 @@ def iter_json_array(source: Source) -> Iterator[tuple[int, dict[str, Any] | RowE
     if data.startswith(UTF8_BOM):
         data = data[3:]
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise FileProblem(
             NOT_UTF8.format(line=line, byte=data[exc.start], column=column), line=line
         ) from None
-    del data
+
+
+def iter_json_array(source: Source) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    text = _array_text(source)
     decoder = json.JSONDecoder()
     pos = _skip_ws(text, 0)
     if pos >= len(text):

@@ -164,34 +164,42 @@ def common_fields(row: dict[str, Any], candidate: Candidate, *, id_keys: tuple[s
                 field="metadata",
             )
         candidate.metadata.update(metadata)
+    # Tags and priority are checked only in rows that carry them.
     tags = row.get("tags")
     if tags is not None:
-        if isinstance(tags, str):
-            tags = [t for t in (s.strip() for s in tags.replace(";", ",").split(",")) if t]
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise RowError(
-                WRONG_TYPE.format(field="tags", expected="a list of text", kind=kind_of(tags)),
-                field="tags",
-            )
-        candidate.tags = [t.strip() for t in tags if t.strip()]
+        candidate.tags = _tags(tags)
     priority = row.get("priority")
     if priority is not None and priority != "":
-        if isinstance(priority, str) and priority.strip().lstrip("-").isdigit():
-            priority = int(priority.strip())
-        if isinstance(priority, bool) or not isinstance(priority, int):
-            raise RowError(
-                WRONG_TYPE.format(
-                    field="priority", expected="a whole number", kind=kind_of(priority)
-                ),
-                field="priority",
-            )
-        if not -(2**31) <= priority < 2**31:
-            raise RowError("'priority' is out of range.", field="priority")
-        candidate.priority = priority
+        candidate.priority = _priority(priority)
     for key, target in (("source", "source"), ("licence", "licence"), ("license", "licence")):
         value = row.get(key)
         if isinstance(value, str) and value.strip():
             candidate.metadata[target] = value.strip()
+
+
+def _tags(tags: Any) -> list[str]:
+    if isinstance(tags, str):
+        tags = [t for t in (s.strip() for s in tags.replace(";", ",").split(",")) if t]
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise RowError(
+            WRONG_TYPE.format(field="tags", expected="a list of text", kind=kind_of(tags)),
+            field="tags",
+        )
+    return [t.strip() for t in tags if t.strip()]
+
+
+def _priority(priority: Any) -> int:
+    if isinstance(priority, str) and priority.strip().lstrip("-").isdigit():
+        priority = int(priority.strip())
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise RowError(
+            WRONG_TYPE.format(field="priority", expected="a whole number", kind=kind_of(priority)),
+            field="priority",
+        )
+    if not -(2**31) <= priority < 2**31:
+        raise RowError("'priority' is out of range.", field="priority")
+    checked: int = priority
+    return checked
 
 
 def _extras(row: dict[str, Any], known: set[str], candidate: Candidate) -> None:
@@ -383,6 +391,26 @@ def _ls_text(results: Any) -> str | None:
     return "\n".join(texts) if texts else None
 
 
+def _ls_answer(row: dict[str, Any], data: dict[str, Any]) -> str | None:
+    """The task's answer: its latest annotation, else a prediction, else a data field."""
+    annotations = [
+        a
+        for a in row.get("annotations") or []
+        if isinstance(a, dict) and not a.get("was_cancelled")
+    ]
+    for annotation in reversed(annotations):  # the latest annotation wins
+        answer = _ls_text(annotation.get("result"))
+        if answer is not None:
+            return answer
+    for prediction in row.get("predictions") or []:
+        if isinstance(prediction, dict):
+            answer = _ls_text(prediction.get("result"))
+            if answer is not None:
+                return answer
+    key = next((k for k in LS_ANSWER_KEYS if isinstance(data.get(k), str)), None)
+    return data[key] if key else None
+
+
 def read_label_studio(row: dict[str, Any], options: dict[str, Any]) -> Iterator[Candidate]:
     data = _require(row, "data", hint="; is this a Label Studio export?")
     if not isinstance(data, dict):
@@ -401,25 +429,7 @@ def read_label_studio(row: dict[str, Any], options: dict[str, Any]) -> Iterator[
                 field="data",
             )
         messages = [("user", _text(data[key], f"data.{key}"))]
-    answer = None
-    annotations = [
-        a
-        for a in row.get("annotations") or []
-        if isinstance(a, dict) and not a.get("was_cancelled")
-    ]
-    for annotation in reversed(annotations):  # the latest annotation wins
-        answer = _ls_text(annotation.get("result"))
-        if answer is not None:
-            break
-    if answer is None:
-        for prediction in row.get("predictions") or []:
-            if isinstance(prediction, dict):
-                answer = _ls_text(prediction.get("result"))
-                if answer is not None:
-                    break
-    if answer is None:
-        key = next((k for k in LS_ANSWER_KEYS if isinstance(data.get(k), str)), None)
-        answer = data[key] if key else None
+    answer = _ls_answer(row, data)
     if answer is not None and messages[-1][0] != "assistant":
         messages.append(("assistant", answer))
     candidate = Candidate(messages)

@@ -99,19 +99,7 @@ def plan_file(
     container = detect_container(source)
     options = dict(options)
     if container == DELIMITED:
-        if chosen not in ("auto", formats.CSV):
-            raise FileProblem(NOT_JSON_FILE.format(chosen=formats.FORMATS[chosen]))
-        delimiter = options.get("delimiter") or sniff_delimiter(source.head())
-        plan = Plan(DELIMITED, formats.CSV, options, delimiter=delimiter)
-        header = csv_header(_PeekSource(source), delimiter)  # type: ignore[arg-type]
-        plan.header = header
-        columns = options.get("columns") or formats.guess_columns(header)
-        unknown = [c for c in columns.values() if c and c not in header]
-        if unknown:
-            raise FileProblem(formats.CSV_NO_COLUMN.format(column=unknown[0]))
-        if not columns.get("prompt"):
-            raise FileProblem(formats.CSV_NO_PROMPT.format(columns=", ".join(header) or "none"))
-        options["columns"] = {k: v for k, v in columns.items() if v}
+        plan = _plan_delimited(source, chosen, options)
         return plan, _records(source, plan)
     if chosen == formats.CSV:
         raise FileProblem(NOT_CSV)
@@ -141,6 +129,25 @@ def plan_file(
     if plan.format == "auto":  # every record was broken; report them as rows
         plan.format = formats.OPENAI_CHAT
     return plan, itertools.chain(first, records)
+
+
+def _plan_delimited(source: Source, chosen: str, options: dict[str, Any]) -> Plan:
+    """A CSV or TSV file's plan: its delimiter, header and the columns of each role
+    (stored in ``options``)."""
+    if chosen not in ("auto", formats.CSV):
+        raise FileProblem(NOT_JSON_FILE.format(chosen=formats.FORMATS[chosen]))
+    delimiter = options.get("delimiter") or sniff_delimiter(source.head())
+    plan = Plan(DELIMITED, formats.CSV, options, delimiter=delimiter)
+    header = csv_header(_PeekSource(source), delimiter)  # type: ignore[arg-type]
+    plan.header = header
+    columns = options.get("columns") or formats.guess_columns(header)
+    unknown = [c for c in columns.values() if c and c not in header]
+    if unknown:
+        raise FileProblem(formats.CSV_NO_COLUMN.format(column=unknown[0]))
+    if not columns.get("prompt"):
+        raise FileProblem(formats.CSV_NO_PROMPT.format(columns=", ".join(header) or "none"))
+    options["columns"] = {k: v for k, v in columns.items() if v}
+    return plan
 
 
 class _PeekSource:

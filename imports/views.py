@@ -5,16 +5,16 @@ the progress section refreshes itself."""
 from __future__ import annotations
 
 import csv
-from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.htmx import HtmxHttpRequest, add_form_errors, render_page
 from core.models import JobStatus
 from imports import formats, services
 from imports.models import ImportJob
@@ -54,13 +54,6 @@ class ImportForm(forms.Form):
     skip_duplicates = forms.BooleanField(required=False, label="Skip exact duplicate prompts")
 
 
-def _render(
-    request: HttpRequest, template: str, section: str, context: dict[str, Any], status: int = 200
-) -> HttpResponse:
-    name = f"{template}#{section}" if request.htmx else template  # type: ignore[attr-defined]
-    return render(request, name, context, status=status)
-
-
 def _job(access: ProjectAccess, import_id: int) -> ImportJob:
     return get_object_or_404(
         ImportJob.objects.select_related("project"), pk=import_id, project=access.project
@@ -69,7 +62,7 @@ def _job(access: ProjectAccess, import_id: int) -> ImportJob:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_page(request: HttpRequest, slug: str) -> HttpResponse:
+def import_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = project_access(request.user, slug, Role.ADMIN)
     project = access.project
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -91,8 +84,7 @@ def import_page(request: HttpRequest, slug: str) -> HttpResponse:
                 start=False,
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_form_errors(form, exc)
         else:
             if data["format"] in ("auto", formats.CSV) and _is_delimited(job):
                 job.phase = "mapping"
@@ -114,7 +106,7 @@ def _is_delimited(job: ImportJob) -> bool:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_columns(request: HttpRequest, slug: str, import_id: int) -> HttpResponse:
+def import_columns(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
     access = project_access(request.user, slug, Role.ADMIN)
     job = _job(access, import_id)
     if job.status != JobStatus.PENDING or job.phase != "mapping":
@@ -164,7 +156,7 @@ def import_columns(request: HttpRequest, slug: str, import_id: int) -> HttpRespo
 
 
 @login_required
-def import_detail(request: HttpRequest, slug: str, import_id: int) -> HttpResponse:
+def import_detail(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
     access = project_access(request.user, slug, Role.ADMIN)
     job = _job(access, import_id)
     if job.status == JobStatus.PENDING and job.phase == "mapping":
@@ -180,12 +172,12 @@ def import_detail(request: HttpRequest, slug: str, import_id: int) -> HttpRespon
         "can_rerun": job.status == JobStatus.FAILED and job.invalid > 0 and job.valid > 0,
         "tab": "import",
     }
-    return _render(request, "imports/job.html", "job", context)
+    return render_page(request, "imports/job.html", context, partial="job")
 
 
 @login_required
 @require_POST
-def import_cancel(request: HttpRequest, slug: str, import_id: int) -> HttpResponse:
+def import_cancel(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
     access = project_access(request.user, slug, Role.ADMIN)
     job = _job(access, import_id)
     try:
@@ -199,7 +191,7 @@ def import_cancel(request: HttpRequest, slug: str, import_id: int) -> HttpRespon
 
 @login_required
 @require_POST
-def import_rerun(request: HttpRequest, slug: str, import_id: int) -> HttpResponse:
+def import_rerun(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
     access = project_access(request.user, slug, Role.ADMIN)
     job = _job(access, import_id)
     try:
@@ -221,7 +213,7 @@ class _Echo:
 
 
 @login_required
-def import_errors_csv(request: HttpRequest, slug: str, import_id: int) -> HttpResponse:
+def import_errors_csv(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
     """The error report as CSV: line, field, message."""
     access = project_access(request.user, slug, Role.ADMIN)
     job = _job(access, import_id)

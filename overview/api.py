@@ -13,15 +13,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from checks.services import project_checks, update_checks
+from checks.config import project_checks, update_checks
 from core.api import RefuseUnknownFields, request_user
 from overview.selectors import project_stats
 from projects import services
 from projects.access import project_access, visible_projects
 from projects.models import Membership, Project, Role
 from projects.serializers import ProjectInputSerializer, ProjectSerializer
+from reviews.policy import set_review_stages
 from reviews.selectors import review_stages
-from reviews.services import set_review_stages
 
 
 class ProjectWriteSerializer(RefuseUnknownFields, ProjectInputSerializer):

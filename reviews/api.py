@@ -13,9 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Item
+from core.api import request_user
 from projects.access import project_access
 from projects.models import Role
-from reviews import selectors, services
+from reviews import decisions, selectors, services
 from reviews.models import Decision, ReviewLease
 
 
@@ -50,7 +51,7 @@ def lease_payload(lease: ReviewLease) -> dict[str, Any]:
         "messages": revision.messages if revision else item.source,
         "revision": item.current_revision_id,
         "candidates": [
-            {"revision": r.pk, "messages": r.messages} for r in services.answer_candidates(item)
+            {"revision": r.pk, "messages": r.messages} for r in decisions.answer_candidates(item)
         ],
         "lease_expires_at": lease.expires_at.isoformat(),
     }
@@ -66,7 +67,7 @@ class ReviewNextView(APIView):
         data.is_valid(raise_exception=True)
         lease = services.next_for_review(
             project=access.project,
-            reviewer=request.user,  # type: ignore[arg-type]
+            reviewer=request_user(request),
             stage=data.validated_data.get("stage"),
         )
         if lease is None:
@@ -93,12 +94,12 @@ class ItemReviewsView(APIView):
         data = DecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            review = services.decide(
+            review = decisions.decide(
                 item=item,
-                reviewer=request.user,  # type: ignore[arg-type]
+                reviewer=request_user(request),
                 **data.validated_data,
             )
-        except services.ReviewConflict as exc:
+        except decisions.ReviewConflict as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         item.refresh_from_db(fields=["state", "stage", "current_revision"])
         return Response(

@@ -14,8 +14,8 @@ class ReviewsConfig(AppConfig):
         # Imported here: models and services load only once every app is ready.
         from annotation.selectors import ITEM_SECTIONS, ItemSection
         from projects.models import Project
+        from reviews.policy import create_default_policy
         from reviews.selectors import review_row, reviews_of
-        from reviews.services import create_default_policy
 
         def set_up_review(
             sender: Any, instance: Project, created: bool, raw: bool, **kw: Any

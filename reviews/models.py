@@ -47,6 +47,9 @@ class Decision(models.TextChoices):
 
 
 class Review(models.Model):
+    # The reason codes in words, set by reviews.selectors.reviews_of for display; not stored.
+    reason_labels: list[str]
+
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="reviews")
     revision = models.ForeignKey(Revision, on_delete=models.CASCADE, related_name="reviews")
     stage = models.PositiveSmallIntegerField()

@@ -10,10 +10,11 @@ or hands it to review routing.
 from __future__ import annotations
 
 from annotation.models import Item, Revision, RevisionKind
-from annotation.services import transition
 from annotation.states import State
+from annotation.transitions import transition
 from checks.services import run_checks_for_revision
-from reviews.services import enter_review, score_gold
+from reviews.routing import enter_review
+from reviews.scoring import score_gold
 
 
 def check_submission(revision_id: int) -> None:

@@ -19,6 +19,7 @@ from annotation.models import Item, Revision, RevisionKind, Transition
 from annotation.states import State
 from checks.models import CheckResult
 from projects.models import Guideline, Project
+from reviews.decisions import answer_candidates
 from reviews.models import (
     Decision,
     GoldScore,
@@ -30,7 +31,7 @@ from reviews.models import (
     RubricCriterion,
     StageVisit,
 )
-from reviews.services import answer_candidates, stages_for
+from reviews.services import stages_for
 
 
 def review_stages(project: Project) -> list[dict[str, Any]]:
@@ -320,7 +321,7 @@ def reviews_of(item: Item) -> list[Review]:
             ReasonCode.objects.filter(project_id=item.project_id).values_list("code", "label")
         )
         for r in reviews:
-            r.reason_labels = [labels.get(code, code) for code in r.reasons]  # type: ignore[attr-defined]
+            r.reason_labels = [labels.get(code, code) for code in r.reasons]
     return reviews
 
 

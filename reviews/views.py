@@ -3,13 +3,14 @@ the admin's review policy (stages, rubric, reason codes, gold items, agreement).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -17,10 +18,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotation.models import Item
-from projects.access import project_access
-from projects.models import Membership, Role
-from reviews import selectors, services
+from core.htmx import HtmxHttpRequest, add_form_errors
+from projects.access import ProjectAccess, project_access
+from projects.models import Project, Role
+from reviews import decisions, forms, policy, selectors, services
 from reviews.models import Decision, ReasonCode, ReviewStage, RubricCriterion
+from reviews.policy import stage_reviewers
 
 DECIDED = {
     Decision.APPROVE: "Approved.",
@@ -46,12 +49,12 @@ def _checks_template() -> str:
 
 
 @login_required
-def review_queue(request: HttpRequest, slug: str) -> HttpResponse:
+def review_queue(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Stages with what waits at each, the items the reviewer holds, and a start button
     per stage. Queries: session, user, project, membership, stages (counts), stages
     open to the reviewer, waiting per stage, held items."""
     access = project_access(request.user, slug, Role.REVIEWER)
-    reviewer: User = request.user  # type: ignore[assignment]
+    reviewer: User = request.user
     context = {
         "project": access.project,
         "access": access,
@@ -63,7 +66,7 @@ def review_queue(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_next(request: HttpRequest, slug: str) -> HttpResponse:
+def review_next(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Lease the next item (at the chosen stage) and open it; back to the queue with a
     message when nothing is left."""
     access = project_access(request.user, slug, Role.REVIEWER)
@@ -71,7 +74,7 @@ def review_next(request: HttpRequest, slug: str) -> HttpResponse:
     stage = int(raw) if raw.isdigit() else None
     lease = services.next_for_review(
         project=access.project,
-        reviewer=request.user,  # type: ignore[arg-type]
+        reviewer=request.user,
         stage=stage,
     )
     if lease is None:
@@ -80,13 +83,13 @@ def review_next(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("review:item", slug=slug, item_id=lease.item_id)
 
 
-def _item_for(request: HttpRequest, slug: str, item_id: int) -> tuple[Any, Item]:
+def _item_for(request: HtmxHttpRequest, slug: str, item_id: int) -> tuple[ProjectAccess, Item]:
     access = project_access(request.user, slug, Role.REVIEWER)
     item = get_object_or_404(Item, pk=item_id, project=access.project)
     return access, item
 
 
-def _decision_input(request: HttpRequest, screen: selectors.ReviewScreen) -> dict[str, Any]:
+def _decision_input(request: HtmxHttpRequest, screen: selectors.ReviewScreen) -> dict[str, Any]:
     post = request.POST
     scores = {
         c.key: post.get(f"score-{c.key}") for c in screen.rubric if post.get(f"score-{c.key}")
@@ -112,25 +115,25 @@ def _decision_input(request: HttpRequest, screen: selectors.ReviewScreen) -> dic
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def review_item(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
+def review_item(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
     """The review screen. GET shows the item; POST records the decision and opens the
     next item of the same stage. Queries on GET: session, user, project, membership,
     item, then the screen's fixed set (see ``selectors.review_screen``)."""
     access, item = _item_for(request, slug, item_id)
-    reviewer: User = request.user  # type: ignore[assignment]
+    reviewer: User = request.user
     screen = selectors.review_screen(item, reviewer)
     errors: list[str] = []
     status = 200
     if screen.own_work:
         status = 403
-        errors = [services.OWN_WORK]
+        errors = [decisions.OWN_WORK]
     elif request.method == "POST":
         data = _decision_input(request, screen)
         try:
-            services.decide(item=item, reviewer=reviewer, **data)
+            decisions.decide(item=item, reviewer=reviewer, **data)
         except ValidationError as exc:
             errors, status = _errors(exc), 400
-        except (services.ReviewConflict, PermissionDenied) as exc:
+        except (decisions.ReviewConflict, PermissionDenied) as exc:
             errors, status = [str(exc)], 409
         else:
             messages.success(request, DECIDED[Decision(data["decision"])])
@@ -161,44 +164,105 @@ def review_item(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_release(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
+def review_release(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
     access, item = _item_for(request, slug, item_id)
-    services.release_review(item=item, reviewer=request.user)  # type: ignore[arg-type]
+    services.release_review(item=item, reviewer=request.user)
     messages.info(request, f"Item {item.pk} is back in the review queue.")
     return redirect("review:queue", slug=access.project.slug)
 
 
 # --- Policy ---------------------------------------------------------------------------
 
-
-def _rows(post: Any, prefix: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Rows posted as ``<prefix>-<n>-<field>``, in order, without blank or removed ones."""
-    count = (
-        int(post.get(f"{prefix}-count", "0") or 0)
-        if post.get(f"{prefix}-count", "").isdigit()
-        else 0
-    )
-    rows = []
-    for n in range(min(count, 50)):
-        row = {f: post.get(f"{prefix}-{n}-{f}", "") for f in fields}
-        row["_list"] = post.getlist(f"{prefix}-{n}-reviewers")
-        if post.get(f"{prefix}-{n}-remove") or not str(row.get(fields[0], "")).strip():
-            continue
-        rows.append(row)
-    return rows
+Forms = dict[str, Any]
 
 
-def _policy_context(access: Any) -> dict[str, Any]:
-    project = access.project
+def _policy_forms(project: Project, section: str, data: Any) -> Forms:
+    """The page's forms by section (``-`` spelled ``_``, for templates); only the posted
+    ``section`` is bound to ``data``. Queries: stages, their reviewers, the project's
+    reviewers, rubric, reasons."""
+
+    def bound(name: str) -> Any:
+        return data if name == section else None
+
     stages = list(ReviewStage.objects.filter(project=project).prefetch_related("reviewers"))
-    for s in stages:
-        s.reviewer_ids = {u.pk for u in s.reviewers.all()}  # type: ignore[attr-defined]
-    reviewers = [
-        m.user
-        for m in Membership.objects.filter(
-            project=project, role__in=[Role.REVIEWER, Role.ADMIN]
-        ).select_related("user")
-    ]
+    choices = [(str(pk), name) for name, pk in stage_reviewers(project).items()]
+    rubric = list(RubricCriterion.objects.filter(project=project))
+    reasons = list(ReasonCode.objects.filter(project=project))
+    return {
+        "stages": forms.stage_formset(stages, choices, bound("stages")),
+        "rubric": forms.rubric_formset(rubric, bound("rubric")),
+        "reasons": forms.reason_formset(reasons, bound("reasons")),
+        "gold": forms.GoldForm(bound("gold"), project=project, auto_id="gold-%s"),
+        "gold_rate": forms.GoldRateForm(
+            bound("gold-rate"),
+            initial={"gold_percent": forms.percent(project.gold_rate)},
+            auto_id="%s",
+        ),
+        "gold_remove": forms.GoldRemoveForm(bound("gold-remove"), project=project),
+    }
+
+
+def _save_stages(project: Project, form: Any) -> str:
+    policy.set_review_stages(project=project, stages=form.stages())
+    return "Review stages saved. Items already past a stage are not affected."
+
+
+def _save_rubric(project: Project, form: Any) -> str:
+    policy.set_rubric(project=project, criteria=form.rows())
+    return "Rubric saved."
+
+
+def _save_reasons(project: Project, form: Any) -> str:
+    policy.set_reason_codes(project=project, reasons=form.rows())
+    return "Reason codes saved."
+
+
+def _save_gold(project: Project, form: Any) -> str:
+    item = policy.set_gold(item=form.cleaned_data["item"], reference=form.cleaned_data["reference"])
+    return f"Item {item.pk} is now a gold item."
+
+
+def _save_gold_rate(project: Project, form: Any) -> str:
+    policy.set_gold_rate(project=project, rate=form.cleaned_data["gold_percent"] / 100)
+    return "Gold rate saved."
+
+
+def _remove_gold(project: Project, form: Any) -> str:
+    item = policy.unset_gold(item=form.cleaned_data["item"])
+    return f"Item {item.pk} is no longer a gold item."
+
+
+# Each section: how to save its valid form, and the page anchor to come back to.
+SECTIONS: dict[str, tuple[Callable[[Project, Any], str], str]] = {
+    "stages": (_save_stages, "stages"),
+    "rubric": (_save_rubric, "rubric"),
+    "reasons": (_save_reasons, "reasons"),
+    "gold": (_save_gold, "gold"),
+    "gold-rate": (_save_gold_rate, "gold"),
+    "gold-remove": (_remove_gold, "gold"),
+}
+
+
+def _save_section(request: HtmxHttpRequest, project: Project, section: str, form: Any) -> bool:
+    """Save the posted section's form when it is valid; the service's refusal is shown
+    on the form. Returns whether it was saved."""
+    if not form.is_valid():
+        return False
+    save, _anchor = SECTIONS[section]
+    try:
+        done = save(project, form)
+    except ValidationError as exc:
+        if isinstance(form, forms.RowFormSet):
+            form.add_service_errors(exc)
+        else:
+            add_form_errors(form, exc)
+        return False
+    messages.success(request, done)
+    return True
+
+
+def _policy_context(access: ProjectAccess, policy_forms: Forms) -> dict[str, Any]:
+    project = access.project
     gold = list(
         Item.objects.filter(project=project, is_gold=True)
         .order_by("id")
@@ -207,13 +271,8 @@ def _policy_context(access: Any) -> dict[str, Any]:
     return {
         "project": project,
         "access": access,
-        "stages": stages,
-        "stage_count": len(stages) + 1,
-        "reviewers": reviewers,
-        "rubric": list(RubricCriterion.objects.filter(project=project)),
-        "reasons": list(ReasonCode.objects.filter(project=project)),
+        "forms": policy_forms,
         "gold": gold,
-        "gold_percent": round(project.gold_rate * 100, 1),
         "gold_scores": selectors.gold_scores(project),
         "agreement": selectors.agreement_by_stage(project),
     }
@@ -221,85 +280,19 @@ def _policy_context(access: Any) -> dict[str, Any]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def review_policy(request: HttpRequest, slug: str) -> HttpResponse:
-    """The admin's review policy page. One form per section; each POST names its
-    section in ``section``."""
+def review_policy(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """The admin's review policy page: one form per section, each with its own save
+    button that names the section. A valid section is saved whole and the page shows
+    it again; an invalid one comes back as typed, with the errors beside the fields."""
     access = project_access(request.user, slug, Role.ADMIN)
     project = access.project
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST":
-        section = request.POST.get("section", "")
-        try:
-            if section == "stages":
-                reviewer_names = dict(
-                    Membership.objects.filter(project=project).values_list(
-                        "user_id", "user__username"
-                    )
-                )
-                stages = []
-                for row in _rows(
-                    request.POST, "stage", ("name", "percent", "min_approvals", "allow_prior")
-                ):
-                    try:
-                        percent = float(row["percent"] or 100)
-                    except ValueError:
-                        percent = -1
-                    approvals = row["min_approvals"]
-                    stages.append(
-                        {
-                            "name": row["name"],
-                            "sample_rate": percent / 100,
-                            "min_approvals": int(approvals) if str(approvals).isdigit() else 0,
-                            "allow_prior_reviewers": bool(row["allow_prior"]),
-                            "reviewers": [
-                                reviewer_names.get(int(pk), pk)
-                                for pk in row["_list"]
-                                if pk.isdigit()
-                            ],
-                        }
-                    )
-                services.set_review_stages(project=project, stages=stages)
-                messages.success(
-                    request, "Review stages saved. Items already past a stage are not affected."
-                )
-            elif section == "rubric":
-                rows = _rows(request.POST, "criterion", ("label", "description", "required", "key"))
-                services.set_rubric(project=project, criteria=rows)
-                messages.success(request, "Rubric saved.")
-            elif section == "reasons":
-                rows = _rows(request.POST, "reason", ("label", "code"))
-                services.set_reason_codes(project=project, reasons=rows)
-                messages.success(request, "Reason codes saved.")
-            elif section == "gold":
-                raw = request.POST.get("item", "").strip().lstrip("#")
-                gold_item = Item.objects.filter(
-                    project=project, pk=int(raw) if raw.isdigit() else 0
-                ).first()
-                if gold_item is None:
-                    raise ValidationError(
-                        {"item": "There is no item with that number in this project."}
-                    )
-                services.set_gold(item=gold_item, reference=request.POST.get("reference", ""))
-                messages.success(request, f"Item {gold_item.pk} is now a gold item.")
-            elif section == "gold-remove":
-                raw = request.POST.get("item", "")
-                gold_item = get_object_or_404(
-                    Item, project=project, pk=int(raw) if raw.isdigit() else 0
-                )
-                services.unset_gold(item=gold_item)
-                messages.success(request, f"Item {gold_item.pk} is no longer a gold item.")
-            elif section == "gold-rate":
-                try:
-                    rate = float(request.POST.get("gold_percent", "") or 0) / 100
-                except ValueError:
-                    rate = -1
-                services.set_gold_rate(project=project, rate=rate)
-                messages.success(request, "Gold rate saved.")
-            else:
-                raise ValidationError("Unknown section.")
-        except ValidationError as exc:
-            errors[section] = _errors(exc)
-        else:
-            return redirect(reverse("review:policy", kwargs={"slug": slug}) + f"#{section}")
-    context = {**_policy_context(access), "errors": errors}
-    return render(request, "reviews/policy.html", context, status=400 if errors else 200)
+    section = request.POST.get("section", "") if request.method == "POST" else ""
+    if request.method == "POST" and section not in SECTIONS:
+        return HttpResponseBadRequest("Unknown section.")
+    policy_forms = _policy_forms(project, section, request.POST)
+    posted = policy_forms.get(section.replace("-", "_"))
+    if posted is not None and _save_section(request, project, section, posted):
+        url = reverse("review:policy", kwargs={"slug": slug})
+        return redirect(f"{url}#{SECTIONS[section][1]}")
+    context = _policy_context(access, policy_forms)
+    return render(request, "reviews/policy.html", context, status=400 if section else 200)

@@ -3,8 +3,10 @@ annotator, oscar the outsider (a member of nothing), and sam the instance staff.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,3 +95,29 @@ if os.environ.get("REQUIRE_SERVICES", "") not in ("", "0"):
         "REQUIRE_SERVICES=1 needs DATABASE_URL pointing at PostgreSQL"
     )
     assert os.environ.get("REDIS_URL"), "REQUIRE_SERVICES=1 needs REDIS_URL"
+
+
+@pytest.fixture
+def correct_project(alice: Any) -> Project:
+    """A `correct` project (imported answers become model drafts); alice is its admin."""
+    return services.create_project(
+        creator=alice, name="Fix the drafts", slug="drafts", task_type="correct"
+    )
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> Callable[..., Path]:
+    """``write_file(name, content)`` with bytes, text, or an iterable of JSON rows."""
+
+    def write(name: str, content: bytes | str | Iterable[Any]) -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif isinstance(content, str):
+            path.write_bytes(content.encode("utf-8"))
+        else:
+            lines = [json.dumps(row, ensure_ascii=False) for row in content]
+            path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+        return path
+
+    return write

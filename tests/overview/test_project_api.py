@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks.services import project_checks
+from checks.config import project_checks
 from projects.models import Project
 from reviews.models import ReviewStage
 

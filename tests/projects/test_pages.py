@@ -170,7 +170,8 @@ def test_project_list_query_count_does_not_grow(
 def test_people_page_shows_gold_scores_per_annotator(
     client, alice, anna, project, django_capture_on_commit_callbacks
 ) -> None:
-    from annotation.services import claim_next, submit
+    from annotation.leases import claim_next
+    from annotation.services import submit
     from tests.factories import make_item
 
     gold = make_item(project, "What is 2 + 2?", is_gold=True, reference="2 + 2 is 4.")

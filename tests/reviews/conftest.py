@@ -11,6 +11,7 @@ from annotation.states import State
 from projects import services as project_services
 from projects.models import Project, Role
 from reviews import services
+from reviews.routing import enter_review
 from tests.conftest import _user
 from tests.factories import make_item
 
@@ -25,7 +26,7 @@ def submitted(
 def in_review(project: Project, author: Any, **kw: Any) -> Item:
     """An item answered by ``author`` and routed into review by the real routing."""
     item = submitted(project, author, **kw)
-    assert services.enter_review(item)
+    assert enter_review(item)
     return item
 
 

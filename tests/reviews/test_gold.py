@@ -9,7 +9,7 @@ from django.test import Client
 
 from annotation.models import Revision, RevisionKind
 from annotation.states import State
-from reviews import selectors, services
+from reviews import decisions, policy, scoring, selectors, services
 from reviews.models import GoldScore
 from tests.factories import make_item
 from tests.reviews.conftest import in_review
@@ -20,25 +20,25 @@ REFERENCE = "Open Settings, choose Security, then click Reset password."
 
 
 def test_similarity_is_word_level_and_bounded() -> None:
-    assert services.similarity(REFERENCE, REFERENCE) == 1.0
+    assert scoring.similarity(REFERENCE, REFERENCE) == 1.0
     assert (
-        services.similarity(REFERENCE, "open settings, choose security, then click reset password.")
+        scoring.similarity(REFERENCE, "open settings, choose security, then click reset password.")
         == 1.0
     )
-    close = services.similarity(
+    close = scoring.similarity(
         REFERENCE, "Open Settings, choose Security and click Reset password."
     )
-    far = services.similarity(REFERENCE, "I like pasta with butter.")
+    far = scoring.similarity(REFERENCE, "I like pasta with butter.")
     assert 0.7 < close < 1.0
     assert far < 0.2
-    assert services.similarity("", "") == 1.0
+    assert scoring.similarity("", "") == 1.0
 
 
 def test_set_gold_needs_a_reference(project) -> None:
     item = make_item(project)
-    with pytest.raises(ValidationError, match=services.GOLD_REFERENCE):
-        services.set_gold(item=item, reference="  ")
-    services.set_gold(item=item, reference=REFERENCE)
+    with pytest.raises(ValidationError, match=policy.GOLD_REFERENCE):
+        policy.set_gold(item=item, reference="  ")
+    policy.set_gold(item=item, reference=REFERENCE)
     item.refresh_from_db()
     assert item.is_gold and item.reference == REFERENCE
 
@@ -63,7 +63,7 @@ def test_gold_answers_are_scored_on_entering_review_and_by_the_reviewer(
 
     lease = services.next_for_review(project=project, reviewer=rita)
     assert lease is not None and lease.item_id == good.pk
-    services.decide(
+    decisions.decide(
         item=good, reviewer=rita, decision="approve", scores={"accuracy": 5, "clarity": 4}
     )
     assert GoldScore.objects.get(item=good).reviewer_score == pytest.approx(0.9)
@@ -84,8 +84,8 @@ def test_rescoring_does_not_duplicate(project, anna) -> None:
         is_gold=True,
         reference=REFERENCE,
     )
-    services.score_gold(item)
-    services.score_gold(item)
+    scoring.score_gold(item)
+    scoring.score_gold(item)
     assert GoldScore.objects.filter(item=item).count() == 1
     Revision.objects.create(
         item=item,
@@ -93,7 +93,7 @@ def test_rescoring_does_not_duplicate(project, anna) -> None:
         kind=RevisionKind.SUBMISSION,
         author=anna,
     )
-    services.score_gold(item)
+    scoring.score_gold(item)
     assert GoldScore.objects.filter(item=item).count() == 2
 
 

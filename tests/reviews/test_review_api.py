@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from annotation.messages import MESSAGES_ALTERNATE
+from annotation.models import Revision
 from annotation.states import State
-from reviews import services
+from reviews import decisions, routing, services
+from reviews.models import Review, ReviewLease
 from tests.factories import make_item
 from tests.reviews.conftest import in_review
 
@@ -74,7 +77,7 @@ def test_self_review_is_refused_by_the_api(project, rita, api) -> None:
         f"/api/v1/items/{item.pk}/reviews/", {"decision": "approve"}, format="json"
     )
     assert response.status_code == 403
-    assert response.json()["detail"] == services.OWN_WORK
+    assert response.json()["detail"] == decisions.OWN_WORK
     item.refresh_from_db()
     assert item.state == State.IN_REVIEW
 
@@ -89,7 +92,7 @@ def test_decisions_through_the_api(project, anna, rita, api) -> None:
     client.post(f"/api/v1/projects/{project.pk}/review/next/")
     response = client.post(url, {"decision": "reject", "reasons": ["incomplete"]}, format="json")
     assert response.status_code == 400
-    assert response.json()["detail"] == f"feedback: {services.FEEDBACK_REQUIRED}"
+    assert response.json()["detail"] == f"feedback: {decisions.FEEDBACK_REQUIRED}"
     response = client.post(url, {"decision": "maybe"}, format="json")
     assert response.status_code == 400
     response = client.post(
@@ -111,18 +114,46 @@ def test_decisions_through_the_api(project, anna, rita, api) -> None:
     assert listing[0]["reviewer"] == "rita"
 
 
+def test_an_edit_must_be_a_valid_conversation(project, anna, rita, api) -> None:
+    """The reviewer's edit is held to the annotator's submit rules: turns alternate."""
+    item = in_review(project, anna)
+    before = (item.state, item.stage, item.current_revision_id)
+    revisions = Revision.objects.filter(item=item).count()
+    client = api(rita)
+    client.post(f"/api/v1/projects/{project.pk}/review/next/")
+    response = client.post(
+        f"/api/v1/items/{item.pk}/reviews/",
+        {
+            "decision": "edit",
+            "messages": [
+                {"role": "user", "content": "How do I reset my password?"},
+                {"role": "user", "content": "Asking again."},
+                {"role": "assistant", "content": "Open Settings, then Security."},
+            ],
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == f"messages: {MESSAGES_ALTERNATE.format(n=2)}"
+    assert not Review.objects.filter(item=item).exists()
+    assert Revision.objects.filter(item=item).count() == revisions
+    item.refresh_from_db()
+    assert (item.state, item.stage, item.current_revision_id) == before
+    assert ReviewLease.objects.filter(item=item, reviewer=rita).exists()  # still held
+
+
 def test_reviews_list_query_count_is_constant(
     project, anna, rita, api, django_assert_num_queries
 ) -> None:
     item = make_item(project, answer="A", author=anna, state=State.SUBMITTED)
     for n in range(6):
-        services.enter_review(item)
+        routing.enter_review(item)
         services.next_for_review(project=project, reviewer=rita)
-        services.decide(
+        decisions.decide(
             item=item, reviewer=rita, decision="reject", reasons=["tone"], feedback=f"Try {n}"
         )
         item.refresh_from_db()
-        from annotation.services import transition
+        from annotation.transitions import transition
 
         transition(item, to=State.SUBMITTED, actor=anna)
     client = api(rita)

@@ -122,7 +122,7 @@ def test_reviewer_picks_the_best_of_two_answers_in_a_correct_task(
     from annotation.models import Revision, RevisionKind
     from projects import services as project_services
     from projects.models import Role
-    from reviews import services
+    from reviews import routing
     from tests.conftest import _user
 
     _user("bea")
@@ -148,7 +148,7 @@ def test_reviewer_picks_the_best_of_two_answers_in_a_correct_task(
         kind=RevisionKind.SUBMISSION,
         author=project.memberships.get(user__username="bea").user,
     )
-    services.enter_review(item)
+    routing.enter_review(item)
 
     page = new_page(rita)
     page.goto(f"/projects/{project.slug}/review/")

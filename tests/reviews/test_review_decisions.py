@@ -3,6 +3,7 @@ counting under concurrency."""
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -10,10 +11,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
+from annotation.messages import MESSAGES_END
 from annotation.models import Revision, RevisionKind, Transition
 from annotation.states import State
 from checks.models import CheckResult
-from reviews import selectors, services
+from reviews import decisions, policy, routing, selectors, services
 from reviews.models import Review, ReviewAgreement, ReviewLease, RubricCriterion, StageVisit
 from tests.factories import make_item
 from tests.reviews.conftest import in_review, leased
@@ -31,7 +33,7 @@ def take(project, reviewer, item):
 def test_approve_with_rubric_scores(project, anna, rita) -> None:
     item = in_review(project, anna)
     take(project, rita, item)
-    review = services.decide(
+    review = decisions.decide(
         item=item, reviewer=rita, decision="approve", scores={"accuracy": 5, "clarity": "4"}
     )
     assert review.scores == {"accuracy": 5, "clarity": 4}
@@ -54,10 +56,10 @@ def test_rubric_scores_are_validated_and_required_ones_enforced(project, anna, r
     ]
     for scores, message in cases:
         with pytest.raises(ValidationError) as exc:
-            services.decide(item=item, reviewer=rita, decision="approve", scores=scores)
+            decisions.decide(item=item, reviewer=rita, decision="approve", scores=scores)
         assert message in " ".join(exc.value.messages)
     # A rejection needs no scores.
-    services.decide(
+    decisions.decide(
         item=item, reviewer=rita, decision="reject", reasons=["incomplete"], feedback="More."
     )
 
@@ -66,12 +68,14 @@ def test_reject_needs_reasons_and_feedback_and_returns_the_item(project, anna, r
     item = in_review(project, anna)
     take(project, rita, item)
     with pytest.raises(ValidationError, match="feedback"):
-        services.decide(item=item, reviewer=rita, decision="reject", reasons=["incomplete"])
+        decisions.decide(item=item, reviewer=rita, decision="reject", reasons=["incomplete"])
     with pytest.raises(ValidationError, match="reason"):
-        services.decide(item=item, reviewer=rita, decision="reject", feedback="Add the steps.")
+        decisions.decide(item=item, reviewer=rita, decision="reject", feedback="Add the steps.")
     with pytest.raises(ValidationError, match="Unknown reason"):
-        services.decide(item=item, reviewer=rita, decision="reject", reasons=["nope"], feedback="x")
-    services.decide(
+        decisions.decide(
+            item=item, reviewer=rita, decision="reject", reasons=["nope"], feedback="x"
+        )
+    decisions.decide(
         item=item,
         reviewer=rita,
         decision="reject",
@@ -107,13 +111,13 @@ def test_edit_and_approve_makes_a_reviewer_revision_and_runs_checks(
         {"role": "assistant", "content": "Open Settings → Security."},
     ]
     with pytest.raises(ValidationError, match="changes nothing"):
-        services.decide(item=item, reviewer=rita, decision="edit", messages=original.messages)
-    with pytest.raises(ValidationError, match="Messages must"):
-        services.decide(
+        decisions.decide(item=item, reviewer=rita, decision="edit", messages=original.messages)
+    with pytest.raises(ValidationError, match=re.escape(MESSAGES_END)):
+        decisions.decide(
             item=item, reviewer=rita, decision="edit", messages=[{"role": "user", "content": "x"}]
         )
     with django_capture_on_commit_callbacks(execute=True):
-        review = services.decide(item=item, reviewer=rita, decision="edit", messages=new_messages)
+        review = decisions.decide(item=item, reviewer=rita, decision="edit", messages=new_messages)
     item.refresh_from_db()
     assert review.edited_revision_id is not None
     edited = Revision.objects.get(pk=review.edited_revision_id)
@@ -132,8 +136,8 @@ def test_flag_takes_the_item_out_and_needs_a_reason(project, anna, rita) -> None
     item = in_review(project, anna)
     take(project, rita, item)
     with pytest.raises(ValidationError, match="why you flag"):
-        services.decide(item=item, reviewer=rita, decision="flag")
-    services.decide(
+        decisions.decide(item=item, reviewer=rita, decision="flag")
+    decisions.decide(
         item=item, reviewer=rita, decision="flag", feedback="Contains a real phone number."
     )
     item.refresh_from_db()
@@ -145,19 +149,19 @@ def test_never_their_own_work(project, rita) -> None:
     own = in_review(project, rita, prompt="Rita answered this one")
     assert services.next_for_review(project=project, reviewer=rita) is None
     with pytest.raises(PermissionDenied):
-        services.decide(item=own, reviewer=rita, decision="approve")
+        decisions.decide(item=own, reviewer=rita, decision="approve")
 
 
 def test_not_an_item_reviewed_at_an_earlier_stage_by_default(project, anna, rita) -> None:
-    services.set_review_stages(
+    policy.set_review_stages(
         project=project,
         stages=[{"name": "Peer", "min_approvals": 1}, {"name": "Expert", "min_approvals": 1}],
     )
     item = in_review(project, anna)
     take(project, rita, item)
-    services.decide(item=item, reviewer=rita, decision="approve")
+    decisions.decide(item=item, reviewer=rita, decision="approve")
     assert services.next_for_review(project=project, reviewer=rita) is None
-    services.set_review_stages(
+    policy.set_review_stages(
         project=project,
         stages=[
             {"name": "Peer", "min_approvals": 1},
@@ -169,16 +173,16 @@ def test_not_an_item_reviewed_at_an_earlier_stage_by_default(project, anna, rita
 
 def test_deciding_without_holding_the_item_is_a_conflict(project, anna, rita, ravi) -> None:
     item = in_review(project, anna)
-    with pytest.raises(services.ReviewConflict):
-        services.decide(item=item, reviewer=rita, decision="approve")
+    with pytest.raises(decisions.ReviewConflict):
+        decisions.decide(item=item, reviewer=rita, decision="approve")
     take(project, ravi, item)
-    services.decide(item=item, reviewer=ravi, decision="approve")
-    with pytest.raises(services.ReviewConflict):
-        services.decide(item=item, reviewer=rita, decision="approve")
+    decisions.decide(item=item, reviewer=ravi, decision="approve")
+    with pytest.raises(decisions.ReviewConflict):
+        decisions.decide(item=item, reviewer=rita, decision="approve")
 
 
 def test_leases_cap_reviewers_at_the_approvals_needed(project, anna, rita, ravi, rosa) -> None:
-    services.set_review_stages(project=project, stages=[{"name": "Peer", "min_approvals": 2}])
+    policy.set_review_stages(project=project, stages=[{"name": "Peer", "min_approvals": 2}])
     item = in_review(project, anna)
     assert leased(project, rita) == item.pk
     assert leased(project, ravi) == item.pk
@@ -190,15 +194,19 @@ def test_leases_cap_reviewers_at_the_approvals_needed(project, anna, rita, ravi,
 
 
 def test_two_approvals_needed_and_agreement_recorded(project, anna, rita, ravi) -> None:
-    services.set_review_stages(project=project, stages=[{"name": "Peer", "min_approvals": 2}])
+    policy.set_review_stages(project=project, stages=[{"name": "Peer", "min_approvals": 2}])
     item = in_review(project, anna)
     take(project, rita, item)
     take(project, ravi, item)
-    services.decide(item=item, reviewer=rita, decision="approve", scores={"accuracy": 5, "tone": 3})
+    decisions.decide(
+        item=item, reviewer=rita, decision="approve", scores={"accuracy": 5, "tone": 3}
+    )
     item.refresh_from_db()
     assert item.state == State.IN_REVIEW
     assert StageVisit.objects.get(item=item).approvals == 1
-    services.decide(item=item, reviewer=ravi, decision="approve", scores={"accuracy": 4, "tone": 3})
+    decisions.decide(
+        item=item, reviewer=ravi, decision="approve", scores={"accuracy": 4, "tone": 3}
+    )
     item.refresh_from_db()
     assert item.state == State.APPROVED
     agreement = ReviewAgreement.objects.get()
@@ -217,12 +225,12 @@ def test_two_approvals_needed_and_agreement_recorded(project, anna, rita, ravi) 
 
 
 def test_a_disagreeing_rejection_is_recorded_as_disagreement(project, anna, rita, ravi) -> None:
-    services.set_review_stages(project=project, stages=[{"name": "Peer", "min_approvals": 2}])
+    policy.set_review_stages(project=project, stages=[{"name": "Peer", "min_approvals": 2}])
     item = in_review(project, anna)
     take(project, rita, item)
     take(project, ravi, item)
-    services.decide(item=item, reviewer=rita, decision="approve")
-    services.decide(
+    decisions.decide(item=item, reviewer=rita, decision="approve")
+    decisions.decide(
         item=item, reviewer=ravi, decision="reject", reasons=["inaccurate"], feedback="Wrong."
     )
     assert ReviewAgreement.objects.get().decision_agrees is False
@@ -242,21 +250,23 @@ def test_overlap_reviewer_picks_the_best_answer(project, anna, rita, ravi) -> No
     )
     item.current_revision = other
     item.save(update_fields=["current_revision"])
-    services.enter_review(item)
+    routing.enter_review(item)
     first = item.revisions.order_by("id").first()
     assert first is not None
-    assert [r.pk for r in services.answer_candidates(item)] == [first.pk, other.pk]
+    assert [r.pk for r in decisions.answer_candidates(item)] == [first.pk, other.pk]
     take(project, rita, item)
     with pytest.raises(ValidationError, match="pick the best"):
-        services.decide(item=item, reviewer=rita, decision="approve")
+        decisions.decide(item=item, reviewer=rita, decision="approve")
     with pytest.raises(ValidationError, match="not one of"):
-        services.decide(item=item, reviewer=rita, decision="approve", picked_revision=999999)
-    review = services.decide(item=item, reviewer=rita, decision="approve", picked_revision=first.pk)
+        decisions.decide(item=item, reviewer=rita, decision="approve", picked_revision=999999)
+    review = decisions.decide(
+        item=item, reviewer=rita, decision="approve", picked_revision=first.pk
+    )
     item.refresh_from_db()
     assert item.current_revision_id == first.pk
     assert review.revision_id == first.pk
     assert review.alternatives == [other.pk]
-    assert services.answer_candidates(item) == []
+    assert decisions.answer_candidates(item) == []
 
 
 def test_overlap_annotators_cannot_review_the_item(project, anna, rita, ravi) -> None:
@@ -269,9 +279,43 @@ def test_overlap_annotators_cannot_review_the_item(project, anna, rita, ravi) ->
         kind=RevisionKind.SUBMISSION,
         author=ravi,
     )
-    services.enter_review(item)
+    routing.enter_review(item)
     assert services.next_for_review(project=project, reviewer=ravi) is None
     assert leased(project, rita) == item.pk
+
+
+def test_check_writes_nothing_and_do_rechecks_under_the_lock(project, anna, rita, ravi) -> None:
+    """A decision checked while the item was still open conflicts when another decision
+    closed the stay, or changed the answer, before it is written."""
+    item = in_review(project, anna)
+    lease = take(project, rita, item)
+    ReviewLease.objects.create(
+        visit=lease.visit, item=item, reviewer=ravi, expires_at=lease.expires_at
+    )
+    checked = decisions.check_decision(item=item, reviewer=rita, decision="approve")
+    late = decisions.check_decision(item=item, reviewer=ravi, decision="approve")
+    assert checked.visit_id == lease.visit_id and checked.revision == item.current_revision
+    assert not Review.objects.filter(item=item).exists()
+    decisions.do_decision(checked)
+    with pytest.raises(decisions.ReviewConflict, match=re.escape(decisions.MOVED_ON)):
+        decisions.do_decision(late)
+    assert Review.objects.filter(item=item).count() == 1
+
+    policy.set_review_stages(project=project, stages=[{"name": "Peer", "min_approvals": 2}])
+    item = in_review(project, anna, prompt="Two reviewers")
+    take(project, rita, item)
+    take(project, ravi, item)
+    approve = decisions.check_decision(item=item, reviewer=rita, decision="approve")
+    source = item.source
+    decisions.decide(
+        item=item,
+        reviewer=ravi,
+        decision="edit",
+        messages=[*source, {"role": "assistant", "content": "Edited by ravi."}],
+    )
+    with pytest.raises(decisions.ReviewConflict, match=re.escape(decisions.ANSWER_CHANGED)):
+        decisions.do_decision(approve)
+    assert ReviewLease.objects.filter(item=item, reviewer=rita).exists()  # still hers
 
 
 @pytest.mark.django_db(transaction=True)
@@ -279,7 +323,7 @@ def test_concurrent_approvals_advance_exactly_once(project, anna, rita, ravi, ro
     """Two reviewers approve at once at a stage needing 2: both approvals count, and
     the item advances once. Repeated with a stage needing 1: one wins, one conflicts."""
     require_postgres()
-    services.set_review_stages(
+    policy.set_review_stages(
         project=project,
         stages=[
             {"name": "Peer", "min_approvals": 2},
@@ -299,7 +343,7 @@ def test_concurrent_approvals_advance_exactly_once(project, anna, rita, ravi, ro
             try:
                 mine = Item.objects.select_related("project").get(pk=item_id)
                 barrier.wait()
-                services.decide(item=mine, reviewer=user, decision="approve")
+                decisions.decide(item=mine, reviewer=user, decision="approve")
                 outcomes.append("ok")
             except Exception as exc:  # recorded and asserted below
                 outcomes.append(type(exc).__name__)
@@ -319,9 +363,9 @@ def test_concurrent_approvals_advance_exactly_once(project, anna, rita, ravi, ro
         assert Review.objects.filter(item=item, stage=0).count() == 2
         # Clear the final stage for the next round.
         take(project, rosa, item)
-        services.decide(item=item, reviewer=rosa, decision="approve")
+        decisions.decide(item=item, reviewer=rosa, decision="approve")
 
-    services.set_review_stages(project=project, stages=[{"name": "Peer", "min_approvals": 1}])
+    policy.set_review_stages(project=project, stages=[{"name": "Peer", "min_approvals": 1}])
     item = in_review(project, anna, prompt="One approval")
     lease = take(project, rita, item)
     # ravi holds it too (a stale lease from before the policy change would do the same).
@@ -337,9 +381,9 @@ def test_concurrent_approvals_advance_exactly_once(project, anna, rita, ravi, ro
         try:
             mine = Item.objects.select_related("project").get(pk=item.pk)
             barrier.wait()
-            services.decide(item=mine, reviewer=user, decision="approve")
+            decisions.decide(item=mine, reviewer=user, decision="approve")
             outcomes.append("ok")
-        except services.ReviewConflict:
+        except decisions.ReviewConflict:
             outcomes.append("conflict")
         finally:
             connection.close()

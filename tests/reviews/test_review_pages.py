@@ -8,7 +8,7 @@ from django.test import Client
 
 from annotation.models import Revision, RevisionKind
 from annotation.states import State
-from reviews import selectors, services
+from reviews import decisions, forms, policy, routing, selectors, services
 from reviews.models import ReasonCode, Review, RubricCriterion
 from tests.factories import make_item
 from tests.reviews.conftest import in_review
@@ -99,7 +99,7 @@ def test_reject_through_the_form_needs_feedback_then_opens_the_next_item(
     url = f"/projects/{project.slug}/review/items/{first.pk}/"
     response = client.post(url, {"decision": "reject", "reasons": ["incomplete"], "feedback": ""})
     assert response.status_code == 400
-    assert services.FEEDBACK_REQUIRED in response.content.decode()
+    assert decisions.FEEDBACK_REQUIRED in response.content.decode()
     assert 'value="incomplete" checked' in response.content.decode()  # choices kept
     response = client.post(
         url,
@@ -153,7 +153,7 @@ def test_overlap_answers_side_by_side(project, anna, rita, ravi) -> None:
         kind=RevisionKind.SUBMISSION,
         author=ravi,
     )
-    services.enter_review(item)
+    routing.enter_review(item)
     client = login(rita)
     client.post(f"/projects/{project.slug}/review/next/")
     html = client.get(f"/projects/{project.slug}/review/items/{item.pk}/").content.decode()
@@ -171,13 +171,13 @@ def test_overlap_answers_side_by_side(project, anna, rita, ravi) -> None:
 
 def _fill(project, anna, rita, n: int):
     """n earlier review rounds on one item, plus n other items waiting."""
-    from annotation.services import transition
+    from annotation.transitions import transition
 
     item = make_item(project, answer="A first answer.", author=anna, state=State.SUBMITTED)
     for k in range(n):
-        services.enter_review(item)
+        routing.enter_review(item)
         services.next_for_review(project=project, reviewer=rita)
-        services.decide(
+        decisions.decide(
             item=item, reviewer=rita, decision="reject", reasons=["tone"], feedback=f"Round {k}"
         )
         item.refresh_from_db()
@@ -188,7 +188,7 @@ def _fill(project, anna, rita, n: int):
             author=anna,
         )
         transition(item, to=State.SUBMITTED, actor=anna)
-    services.enter_review(item)
+    routing.enter_review(item)
     for k in range(n):
         in_review(project, anna, prompt=f"Other {k}")
     services.next_for_review(project=project, reviewer=rita)
@@ -236,6 +236,18 @@ def test_policy_page_query_count_is_independent_of_size(
     assert response.status_code == 200
 
 
+def rows(prefix: str, *rows: dict[str, object], existing: int = 0) -> dict[str, object]:
+    """A table section of the policy page as the browser posts it: the formset's
+    management fields and each row's fields as ``<prefix>-<n>-<field>``."""
+    data: dict[str, object] = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": str(existing),
+    }
+    for n, row in enumerate(rows):
+        data.update({f"{prefix}-{n}-{field}": value for field, value in row.items()})
+    return data
+
+
 def test_policy_page_edits_stages_rubric_and_reasons(project, rita) -> None:
     client = login(project.created_by)
     url = f"/projects/{project.slug}/review-policy/"
@@ -243,17 +255,20 @@ def test_policy_page_edits_stages_rubric_and_reasons(project, rita) -> None:
         url,
         {
             "section": "stages",
-            "stage-count": "2",
-            "stage-0-name": "Peer review",
-            "stage-0-percent": "100",
-            "stage-0-min_approvals": "2",
-            "stage-1-name": "Expert review",
-            "stage-1-percent": "20",
-            "stage-1-min_approvals": "1",
-            "stage-1-reviewers": [str(rita.pk)],
+            **rows(
+                "stage",
+                {"name": "Peer review", "percent": "100", "min_approvals": "2"},
+                {
+                    "name": "Expert review",
+                    "percent": "20",
+                    "min_approvals": "1",
+                    "reviewers": [str(rita.pk)],
+                },
+            ),
         },
     )
     assert response.status_code == 302
+    assert response["Location"].endswith("#stages")
     assert [
         (s["name"], s["sample_rate"], s["min_approvals"], s["reviewers"])
         for s in selectors.review_stages(project)
@@ -265,25 +280,23 @@ def test_policy_page_edits_stages_rubric_and_reasons(project, rita) -> None:
         url,
         {
             "section": "stages",
-            "stage-count": "1",
-            "stage-0-name": "X",
-            "stage-0-percent": "150",
-            "stage-0-min_approvals": "1",
+            **rows("stage", {"name": "X", "percent": "150", "min_approvals": "1"}),
         },
     )
     assert response.status_code == 400
-    assert services.SAMPLE_RATE in response.content.decode()
+    html = response.content.decode()
+    assert forms.SAMPLE_PERCENT in html
+    assert 'name="stage-0-percent" value="150"' in html  # shown back as typed
 
     response = client.post(
         url,
         {
             "section": "rubric",
-            "criterion-count": "2",
-            "criterion-0-label": "Accuracy",
-            "criterion-0-key": "accuracy",
-            "criterion-0-required": "1",
-            "criterion-1-label": "Brevity",
-            "criterion-1-description": "Short",
+            **rows(
+                "criterion",
+                {"label": "Accuracy", "key": "accuracy", "required": "1"},
+                {"label": "Brevity", "description": "Short"},
+            ),
         },
     )
     assert response.status_code == 302
@@ -292,15 +305,65 @@ def test_policy_page_edits_stages_rubric_and_reasons(project, rita) -> None:
         ("brevity", False),
     ]
     response = client.post(
-        url,
-        {
-            "section": "reasons",
-            "reason-count": "2",
-            "reason-0-label": "Too long",
-            "reason-1-label": "",
-        },
+        url, {"section": "reasons", **rows("reason", {"label": "Too long"}, {"label": ""})}
     )
     assert response.status_code == 302
     assert list(ReasonCode.objects.filter(project=project).values_list("code", "label")) == [
         ("too-long", "Too long")
     ]
+
+
+def test_policy_page_shows_errors_beside_the_fields_and_saves_nothing(project) -> None:
+    client = login(project.created_by)
+    url = f"/projects/{project.slug}/review-policy/"
+    # The existing stage lost its name; the new row is kept as typed.
+    response = client.post(
+        url,
+        {
+            "section": "stages",
+            **rows(
+                "stage",
+                {"name": "", "percent": "100", "min_approvals": "1"},
+                {"name": "Expert review", "percent": "20", "min_approvals": "9"},
+                existing=1,
+            ),
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert policy.STAGE_NAME in html and policy.MIN_APPROVALS in html
+    assert 'value="Expert review"' in html
+    # A refusal of the service (two stages with one name) is shown above the table.
+    response = client.post(
+        url,
+        {
+            "section": "stages",
+            **rows(
+                "stage",
+                {"name": "Review", "percent": "100", "min_approvals": "1"},
+                {"name": "review", "percent": "20", "min_approvals": "1"},
+                existing=1,
+            ),
+        },
+    )
+    assert response.status_code == 400
+    assert policy.STAGE_NAMES_UNIQUE in response.content.decode()
+    assert [s["name"] for s in selectors.review_stages(project)] == ["Review"]
+    # Removing every criterion but one, and renaming a reason, in one save each.
+    response = client.post(
+        url,
+        {
+            "section": "reasons",
+            **rows(
+                "reason",
+                {"code": "inaccurate", "label": "Inaccurate"},
+                {"code": "incomplete", "label": "Incomplete", "DELETE": "on"},
+                existing=2,
+            ),
+        },
+    )
+    assert response.status_code == 302
+    assert list(ReasonCode.objects.filter(project=project).values_list("code", "label")) == [
+        ("inaccurate", "Inaccurate")
+    ]
+    assert client.post(url, {"section": "nonsense"}).status_code == 400

@@ -10,9 +10,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotation.models import Transition
-from annotation.services import transition
 from annotation.states import State
-from reviews import selectors, services
+from annotation.transitions import transition
+from reviews import decisions, policy, routing, selectors, services
 from reviews.models import ReasonCode, ReviewStage, RubricCriterion, StageVisit
 from tests.factories import make_item
 from tests.reviews.conftest import in_review, leased, submitted
@@ -37,23 +37,23 @@ def test_new_project_has_one_review_stage_and_default_rubric_and_reasons(project
 
 def test_set_review_stages_validates(project, rita, anna) -> None:
     bad: list[tuple[Any, str]] = [
-        ([], services.NO_STAGES),
-        ([{"name": " ", "sample_rate": 1, "min_approvals": 1}], services.STAGE_NAME),
-        ([{"name": "A", "sample_rate": 1.5, "min_approvals": 1}], services.SAMPLE_RATE),
-        ([{"name": "A", "sample_rate": "x", "min_approvals": 1}], services.SAMPLE_RATE),
-        ([{"name": "A", "sample_rate": 1, "min_approvals": 0}], services.MIN_APPROVALS),
-        ([{"name": "A", "sample_rate": 1, "min_approvals": "2"}], services.MIN_APPROVALS),
-        ([{"name": "A"}, {"name": "a"}], services.STAGE_NAMES_UNIQUE),
+        ([], policy.NO_STAGES),
+        ([{"name": " ", "sample_rate": 1, "min_approvals": 1}], policy.STAGE_NAME),
+        ([{"name": "A", "sample_rate": 1.5, "min_approvals": 1}], policy.SAMPLE_RATE),
+        ([{"name": "A", "sample_rate": "x", "min_approvals": 1}], policy.SAMPLE_RATE),
+        ([{"name": "A", "sample_rate": 1, "min_approvals": 0}], policy.MIN_APPROVALS),
+        ([{"name": "A", "sample_rate": 1, "min_approvals": "2"}], policy.MIN_APPROVALS),
+        ([{"name": "A"}, {"name": "a"}], policy.STAGE_NAMES_UNIQUE),
         ([{"name": "A", "reviewers": ["anna"]}], "'anna' is not a reviewer"),
     ]
     for stages, message in bad:
         with pytest.raises(ValidationError) as exc:
-            services.set_review_stages(project=project, stages=stages)
+            policy.set_review_stages(project=project, stages=stages)
         assert message in " ".join(exc.value.messages), stages
     # Nothing half-applied.
     assert [s["name"] for s in selectors.review_stages(project)] == ["Review"]
 
-    services.set_review_stages(
+    policy.set_review_stages(
         project=project,
         stages=[
             {"name": "Peer review", "sample_rate": 1, "min_approvals": 2},
@@ -75,17 +75,17 @@ def test_set_review_stages_validates(project, rita, anna) -> None:
 
 
 def test_sampling_is_stable_and_close_to_the_rate() -> None:
-    picks = [services.sampled(i, 1, 0.2) for i in range(1, 5001)]
-    assert picks == [services.sampled(i, 1, 0.2) for i in range(1, 5001)]
+    picks = [routing.sampled(i, 1, 0.2) for i in range(1, 5001)]
+    assert picks == [routing.sampled(i, 1, 0.2) for i in range(1, 5001)]
     assert 0.17 < sum(picks) / len(picks) < 0.23
     # Another stage samples a different set.
-    assert picks != [services.sampled(i, 2, 0.2) for i in range(1, 5001)]
-    assert all(services.sampled(i, 0, 1.0) for i in range(1, 100))
-    assert not any(services.sampled(i, 0, 0.0) for i in range(1, 100))
+    assert picks != [routing.sampled(i, 2, 0.2) for i in range(1, 5001)]
+    assert all(routing.sampled(i, 0, 1.0) for i in range(1, 100))
+    assert not any(routing.sampled(i, 0, 0.0) for i in range(1, 100))
 
 
 def test_items_enter_the_first_stage_that_samples_them(project, anna) -> None:
-    services.set_review_stages(
+    policy.set_review_stages(
         project=project,
         stages=[
             {"name": "Spot check", "sample_rate": 0.5, "min_approvals": 1},
@@ -94,7 +94,7 @@ def test_items_enter_the_first_stage_that_samples_them(project, anna) -> None:
     )
     items = [in_review(project, anna, prompt=f"Question {n}?") for n in range(40)]
     for item in items:
-        expected = 0 if services.sampled(item.pk, 0, 0.5) else 1
+        expected = 0 if routing.sampled(item.pk, 0, 0.5) else 1
         assert item.state == State.IN_REVIEW
         assert item.stage == expected
         assert StageVisit.objects.get(item=item, closed_at=None).stage == expected
@@ -103,18 +103,18 @@ def test_items_enter_the_first_stage_that_samples_them(project, anna) -> None:
 
 
 def test_no_stage_samples_the_item_means_approved(project, anna) -> None:
-    services.set_review_stages(
+    policy.set_review_stages(
         project=project, stages=[{"name": "Never", "sample_rate": 0, "min_approvals": 1}]
     )
     item = submitted(project, anna)
-    services.enter_review(item)
+    routing.enter_review(item)
     item.refresh_from_db()
     assert item.state == State.APPROVED
     assert Transition.objects.filter(item=item, event="checks_passed_no_review").exists()
 
 
 def test_approvals_advance_through_stages_then_approve(project, anna, rita, ravi) -> None:
-    services.set_review_stages(
+    policy.set_review_stages(
         project=project,
         stages=[
             {"name": "Peer", "sample_rate": 1, "min_approvals": 1},
@@ -124,11 +124,11 @@ def test_approvals_advance_through_stages_then_approve(project, anna, rita, ravi
     item = in_review(project, anna)
     lease = services.next_for_review(project=project, reviewer=rita)
     assert lease is not None and lease.item_id == item.pk
-    services.decide(item=item, reviewer=rita, decision="approve")
+    decisions.decide(item=item, reviewer=rita, decision="approve")
     item.refresh_from_db()
     assert (item.state, item.stage) == (State.IN_REVIEW, 1)
     assert leased(project, ravi) == item.pk
-    services.decide(item=item, reviewer=ravi, decision="approve")
+    decisions.decide(item=item, reviewer=ravi, decision="approve")
     item.refresh_from_db()
     assert item.state == State.APPROVED
     events = list(Transition.objects.filter(item=item).values_list("event", "to_stage"))
@@ -136,7 +136,7 @@ def test_approvals_advance_through_stages_then_approve(project, anna, rita, ravi
 
 
 def test_rework_re_enters_at_the_stage_that_rejected(project, anna, rita, ravi) -> None:
-    services.set_review_stages(
+    policy.set_review_stages(
         project=project,
         stages=[
             {"name": "Peer", "sample_rate": 1, "min_approvals": 1},
@@ -145,10 +145,10 @@ def test_rework_re_enters_at_the_stage_that_rejected(project, anna, rita, ravi) 
     )
     item = in_review(project, anna)
     services.next_for_review(project=project, reviewer=rita)
-    services.decide(item=item, reviewer=rita, decision="approve")
+    decisions.decide(item=item, reviewer=rita, decision="approve")
     item.refresh_from_db()
     services.next_for_review(project=project, reviewer=ravi)
-    services.decide(
+    decisions.decide(
         item=item,
         reviewer=ravi,
         decision="reject",
@@ -159,24 +159,24 @@ def test_rework_re_enters_at_the_stage_that_rejected(project, anna, rita, ravi) 
     assert (item.state, item.stage) == (State.RETURNED, 1)
     # The annotator reworks it and resubmits; checks pass.
     assert transition(item, to=State.SUBMITTED, actor=anna)
-    services.enter_review(item)
+    routing.enter_review(item)
     item.refresh_from_db()
     assert (item.state, item.stage) == (State.IN_REVIEW, 1)
 
 
 def test_policy_change_applies_to_items_not_yet_at_the_stage(project, anna, rita, ravi) -> None:
-    services.set_review_stages(
+    policy.set_review_stages(
         project=project, stages=[{"name": "Peer", "sample_rate": 1, "min_approvals": 1}]
     )
     waiting = in_review(project, anna, prompt="Already waiting")
-    services.set_review_stages(
+    policy.set_review_stages(
         project=project, stages=[{"name": "Peer", "sample_rate": 1, "min_approvals": 2}]
     )
     later = in_review(project, anna, prompt="Arrives later")
     assert StageVisit.objects.get(item=waiting).min_approvals == 1
     assert StageVisit.objects.get(item=later).min_approvals == 2
     services.next_for_review(project=project, reviewer=rita)
-    services.decide(item=waiting, reviewer=rita, decision="approve")
+    decisions.decide(item=waiting, reviewer=rita, decision="approve")
     waiting.refresh_from_db()
     assert waiting.state == State.APPROVED
 
@@ -188,5 +188,5 @@ def test_routing_runs_a_fixed_number_of_queries(project, anna, django_assert_num
     # savepoint + release (outer), stages, CAS update, transition row, close any open
     # visit, open the new visit (the transition adds no savepoint of its own)
     with django_assert_num_queries(7):
-        services.enter_review(item)
+        routing.enter_review(item)
     assert ReviewStage.objects.filter(project=project).count() == 1

@@ -78,7 +78,7 @@ class Command(BaseCommand):
             job = services.import_file(
                 project=project,
                 path=path,
-                user=user,  # type: ignore[arg-type]
+                user=user,
                 format=opts["format"],
                 skip_invalid=opts["skip_invalid"],
                 skip_duplicates=opts["skip_duplicates"],

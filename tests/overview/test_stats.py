@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from annotation.services import transition
 from annotation.states import State
+from annotation.transitions import transition
 from checks.models import CheckResult
 from reviews.models import Review
 from tests.factories import make_item

@@ -13,7 +13,8 @@ from annotation.models import Item
 from core.models import JobStatus
 from imports import files, formats, pipeline
 from imports.models import ImportJob
-from imports.services import ID_TWICE, INVALID_ROWS, import_file
+from imports.run import ID_TWICE, INVALID_ROWS
+from imports.services import import_file
 
 pytestmark = pytest.mark.django_db
 

@@ -17,6 +17,8 @@ from django.urls import reverse
 from annotation.models import Item, Revision, RevisionKind
 from annotation.states import State
 from core.models import JobStatus
+from exports import build as export_build
+from exports import options as export_options
 from exports import services as exports
 from exports.models import ExportJob
 from exports.split import in_validation, split_key
@@ -335,21 +337,30 @@ def test_filters_by_tag_stage_annotator_and_date(project, alice, rita, anna, api
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"format": "csv"}, exports.ERR_FORMAT),
-        ({}, exports.ERR_FORMAT),
-        ({"format": "openai-chat", "split": {"validation": 2}}, exports.ERR_VALIDATION),
-        ({"format": "openai-chat", "split": {"validation": "x"}}, exports.ERR_VALIDATION),
-        ({"format": "openai-chat", "split": {"validation": 0.1, "seed": "abc"}}, exports.ERR_SEED),
-        ({"format": "openai-chat", "split": [0.1]}, exports.ERR_SPLIT),
-        ({"format": "openai-chat", "dedup": "maybe"}, exports.ERR_BOOL.format(name="dedup")),
-        ({"format": "prompt-completion", "template": "no slot"}, exports.ERR_TEMPLATE),
-        ({"format": "openai-chat", "stop": "END"}, exports.ERR_PROMPT_COMPLETION_ONLY),
-        ({"format": "openai-chat", "filters": {"approved_from": "yesterday"}}, exports.ERR_DATE),
+        ({"format": "csv"}, export_options.ERR_FORMAT),
+        ({}, export_options.ERR_FORMAT),
+        ({"format": "openai-chat", "split": {"validation": 2}}, export_options.ERR_VALIDATION),
+        ({"format": "openai-chat", "split": {"validation": "x"}}, export_options.ERR_VALIDATION),
+        (
+            {"format": "openai-chat", "split": {"validation": 0.1, "seed": "abc"}},
+            export_options.ERR_SEED,
+        ),
+        ({"format": "openai-chat", "split": [0.1]}, export_options.ERR_SPLIT),
+        ({"format": "openai-chat", "dedup": "maybe"}, export_options.ERR_BOOL.format(name="dedup")),
+        ({"format": "prompt-completion", "template": "no slot"}, export_options.ERR_TEMPLATE),
+        ({"format": "openai-chat", "stop": "END"}, export_options.ERR_PROMPT_COMPLETION_ONLY),
+        (
+            {"format": "openai-chat", "filters": {"approved_from": "yesterday"}},
+            export_options.ERR_DATE,
+        ),
         (
             {"format": "openai-chat", "filters": {"annotator": "nobody"}},
-            exports.ERR_ANNOTATOR.format(name="nobody"),
+            export_options.ERR_ANNOTATOR.format(name="nobody"),
         ),
-        ({"format": "openai-chat", "colour": "red"}, exports.ERR_UNKNOWN.format(names="colour")),
+        (
+            {"format": "openai-chat", "colour": "red"},
+            export_options.ERR_UNKNOWN.format(names="colour"),
+        ),
     ],
 )
 def test_bad_options_are_a_clear_400(project, alice, api, options, message):
@@ -398,11 +409,13 @@ def test_snapshot_isolation_items_changed_during_the_export_are_not_half_in_it(
     """Phase 1 (snapshot) then phase 2 (stream), with approvals and an edit in between:
     the export contains exactly the snapshot's revisions."""
     before = [make_item(project, f"q{n}", answer=f"a{n}", state="approved") for n in range(5)]
-    normalized = exports.normalize_options(project=project, options={"format": "openai-chat"})
+    normalized = export_options.normalize_options(
+        project=project, options={"format": "openai-chat"}
+    )
     job = ExportJob.objects.create(project=project, format="openai-chat", options=normalized)
     claimed = exports._claim(job.pk)
     assert claimed is not None
-    snapshot = exports._take_snapshot(claimed)
+    snapshot = export_build.take_snapshot(claimed)
 
     # While the export runs: two items get approved, one exported item gets a new revision.
     make_item(project, "late", answer="late", state="approved")
@@ -414,7 +427,7 @@ def test_snapshot_isolation_items_changed_during_the_export_are_not_half_in_it(
     Item.objects.filter(pk=before[0].pk).update(current_revision=edited)
 
     claimed.refresh_from_db()
-    exports._build(claimed)
+    export_build.write_export(claimed)
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
     assert list(snapshot) == [i.current_revision_id for i in before]
