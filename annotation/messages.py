@@ -19,6 +19,8 @@ from typing import Any, NamedTuple, TypedDict
 
 from django.core.exceptions import ValidationError
 
+from core.text import line_ends
+
 
 class Message(TypedDict):
     role: str
@@ -89,12 +91,13 @@ def problems(messages: Any, *, complete: bool) -> list[Problem]:
 
 
 def validate(messages: Any, *, complete: bool) -> list[Message]:
-    """``messages`` in canonical form (only ``role`` and ``content``), or a
-    ``ValidationError`` on ``messages`` naming the first problem."""
+    """``messages`` in canonical form (only ``role`` and ``content``, ``\\n`` line ends
+    whatever the browser or client sent), or a ``ValidationError`` on ``messages`` naming
+    the first problem. Every path by which text enters a conversation comes through here."""
     found = problems(messages, complete=complete)
     if found:
         raise ValidationError({"messages": found[0].text})
-    return [{"role": m["role"], "content": m.get("content", "")} for m in messages]
+    return [{"role": m["role"], "content": line_ends(m.get("content", ""))} for m in messages]
 
 
 def answer_text(messages: Sequence[Mapping[str, Any]] | None) -> str:

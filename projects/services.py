@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
+from core.text import line_ends
 from projects.markdown import render_markdown
 from projects.models import Guideline, GuidelineAcknowledgement, Membership, Project, Role, TaskType
 
@@ -47,6 +48,8 @@ GOLD_RATE_RANGE = "The gold rate is a share between 0 and 1 (e.g. 0.05 for 5%)."
 
 
 def _validate_project_fields(fields: dict[str, Any], *, instance: Project | None) -> None:
+    if isinstance(fields.get("description"), str):
+        fields["description"] = line_ends(fields["description"])
     if "name" in fields and not str(fields["name"]).strip():
         raise ValidationError({"name": "A project needs a name."})
     if "task_type" in fields and fields["task_type"] not in TaskType.values:
@@ -154,6 +157,7 @@ def publish_guideline(*, project: Project, body: str, author: AuthUser) -> Guide
     """
     if not body.strip():
         raise ValidationError({"body": GUIDELINE_EMPTY})
+    body = line_ends(body)
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()
         latest = Guideline.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
