@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +17,12 @@ from checks.config import project_checks, update_checks
 from core.api import RefuseUnknownFields, request_user
 from overview.selectors import project_stats
 from projects import services
-from projects.access import project_access, visible_projects
+from projects.access import (
+    CREATE_NOT_ALLOWED,
+    may_create_projects,
+    project_access,
+    visible_projects,
+)
 from projects.models import Membership, Project, Role
 from projects.serializers import ProjectInputSerializer, ProjectSerializer
 from reviews.policy import set_review_stages
@@ -58,6 +63,8 @@ class ProjectListView(APIView):
     def post(self, request: Request) -> Response:
         """Create a project (the caller becomes its admin), with ``review_stages`` and
         ``checks`` if given: all or nothing."""
+        if not may_create_projects(request.user):
+            raise exceptions.PermissionDenied(CREATE_NOT_ALLOWED)
         data = ProjectWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)

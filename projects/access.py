@@ -8,11 +8,12 @@ everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from projects.models import ROLE_RANK, Membership, Project, Role
@@ -76,3 +77,24 @@ def project_access(user: User, project_id: int | str, role: str = Role.ANNOTATOR
     if not access.has(role):
         raise PermissionDenied(ROLE_NEEDED[Role(role)])
     return access
+
+
+CREATE_NOT_ALLOWED = (
+    "Creating projects is for instance staff and the people they allow; ask one of them."
+)
+CREATE_PERMISSION = "projects.add_project"
+
+
+def may_create_projects(user: Any) -> bool:
+    """Instance staff, and users staff allowed: the ``projects.add_project`` permission,
+    given to them or to one of their groups (one query, never cached on the user)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    app_label, codename = CREATE_PERMISSION.split(".")
+    return (
+        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        .filter(Q(user=user) | Q(group__user=user))
+        .exists()
+    )

@@ -63,3 +63,4 @@ class UserForm(forms.Form):
     email = forms.EmailField(required=False)
     password = forms.CharField(widget=forms.PasswordInput, min_length=8)
     is_staff = forms.BooleanField(required=False, label="Instance staff (sees every project)")
+    can_create_projects = forms.BooleanField(required=False, label="May create projects")

@@ -51,6 +51,7 @@ class UserInputSerializer(serializers.Serializer[Any]):
     password = serializers.CharField(write_only=True)
     email = serializers.EmailField(required=False, allow_blank=True)
     is_staff = serializers.BooleanField(required=False, default=False)
+    can_create_projects = serializers.BooleanField(required=False, default=False)
 
 
 class MemberSerializer(serializers.ModelSerializer[Membership]):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.contrib.auth.models import User as AuthUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -101,7 +101,15 @@ def update_project(*, project: Project, **fields: Any) -> Project:
     return project
 
 
-def create_user(*, username: str, password: str, email: str = "", is_staff: bool = False) -> Any:
+def create_user(
+    *,
+    username: str,
+    password: str,
+    email: str = "",
+    is_staff: bool = False,
+    can_create_projects: bool = False,
+) -> Any:
+    """A new account; ``can_create_projects`` lets a non-staff user start projects."""
     username = username.strip()
     if not username:
         raise ValidationError({"username": "A username is required."})
@@ -109,9 +117,22 @@ def create_user(*, username: str, password: str, email: str = "", is_staff: bool
         raise ValidationError({"username": USERNAME_TAKEN})
     candidate = User(username=username, email=email)
     validate_password(password, candidate)
-    return User.objects.create_user(
-        username=username, password=password, email=email, is_staff=is_staff
-    )
+    with transaction.atomic():
+        user = User.objects.create_user(
+            username=username, password=password, email=email, is_staff=is_staff
+        )
+        if can_create_projects:
+            allow_creating_projects(user=user, allowed=True)
+    return user
+
+
+def allow_creating_projects(*, user: Any, allowed: bool) -> None:
+    """Give or take ``user``'s right to create projects (staff always have it)."""
+    permission = Permission.objects.get(content_type__app_label="projects", codename="add_project")
+    if allowed:
+        user.user_permissions.add(permission)
+    else:
+        user.user_permissions.remove(permission)
 
 
 def set_member(*, project: Project, username: str, role: str) -> Membership:

@@ -10,6 +10,7 @@ app_name = "projects"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("users/", views.users, name="users"),
+    path("users/<int:user_id>/creator/", views.user_creator, name="user_creator"),
     path("projects/", views.project_list, name="list"),
     path("projects/new/", views.project_create, name="create"),
     path("projects/<slug:slug>/settings/", views.project_edit, name="edit"),

@@ -9,12 +9,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.htmx import HtmxHttpRequest, add_form_errors
 from projects import services
-from projects.access import project_access, visible_projects
+from projects.access import (
+    CREATE_NOT_ALLOWED,
+    may_create_projects,
+    project_access,
+    visible_projects,
+)
 from projects.forms import GuidelineForm, ProjectForm, UserForm
 from projects.models import Guideline, Membership, Role
 
@@ -31,12 +36,15 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
         .annotate(item_count=Count("items"), role=Subquery(mine.values("role")[:1]))
         .order_by("name")
     )
-    return render(request, "projects/list.html", {"projects": projects})
+    context = {"projects": projects, "may_create": may_create_projects(request.user)}
+    return render(request, "projects/list.html", context)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_create(request: HtmxHttpRequest) -> HttpResponse:
+    if not may_create_projects(request.user):
+        raise PermissionDenied(CREATE_NOT_ALLOWED)
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -142,5 +150,23 @@ def users(request: HtmxHttpRequest) -> HttpResponse:
                 return redirect("projects:users")
         else:
             status = 400
-    people = User.objects.order_by("username")
-    return render(request, "projects/users.html", {"form": form, "people": people}, status=status)
+    people = User.objects.order_by("username").prefetch_related("user_permissions")
+    rows = [
+        (p, p.is_staff or any(perm.codename == "add_project" for perm in p.user_permissions.all()))
+        for p in people
+    ]
+    return render(request, "projects/users.html", {"form": form, "people": rows}, status=status)
+
+
+@login_required
+@require_POST
+def user_creator(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
+    """Staff allow or stop a user creating projects."""
+    if not request.user.is_staff:
+        raise PermissionDenied(STAFF_ONLY)
+    person = get_object_or_404(User, pk=user_id)
+    allowed = request.POST.get("allowed") == "1"
+    services.allow_creating_projects(user=person, allowed=allowed)
+    verb = "may now create" if allowed else "may no longer create"
+    messages.success(request, f"{person.username} {verb} projects.")
+    return redirect("projects:users")

@@ -121,3 +121,14 @@ def write_file(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def may_create(db: None) -> Callable[[Any], Any]:
+    """``may_create(user)`` lets a non-staff user create projects, as staff can allow."""
+
+    def allow(user: Any) -> Any:
+        services.allow_creating_projects(user=user, allowed=True)
+        return user
+
+    return allow

@@ -17,8 +17,8 @@ STAGES = [
 ]
 
 
-def test_create_applies_review_stages_and_checks(api, alice) -> None:
-    response = api(alice).post(
+def test_create_applies_review_stages_and_checks(api, alice, may_create) -> None:
+    response = api(may_create(alice)).post(
         "/api/v1/projects/",
         {"name": "Legal QA", "review_stages": STAGES, "checks": {"pii": {"severity": "block"}}},
         format="json",
@@ -35,12 +35,12 @@ def test_create_applies_review_stages_and_checks(api, alice) -> None:
     ]
     assert next(c for c in project_checks(project) if c.name == "pii").severity == "block"
     # GET shows what POST stored.
-    detail = api(alice).get(f"/api/v1/projects/{project.pk}/").json()
+    detail = api(may_create(alice)).get(f"/api/v1/projects/{project.pk}/").json()
     assert detail["review_stages"] == body["review_stages"]
 
 
-def test_create_with_a_bad_stage_creates_nothing(api, alice) -> None:
-    response = api(alice).post(
+def test_create_with_a_bad_stage_creates_nothing(api, alice, may_create) -> None:
+    response = api(may_create(alice)).post(
         "/api/v1/projects/",
         {"name": "Broken", "review_stages": [{"name": "", "sample_rate": 1.0}]},
         format="json",
@@ -50,8 +50,8 @@ def test_create_with_a_bad_stage_creates_nothing(api, alice) -> None:
     assert not Project.objects.filter(name="Broken").exists()
 
 
-def test_create_with_a_bad_check_creates_nothing(api, alice) -> None:
-    response = api(alice).post(
+def test_create_with_a_bad_check_creates_nothing(api, alice, may_create) -> None:
+    response = api(may_create(alice)).post(
         "/api/v1/projects/", {"name": "Broken", "checks": {"nope": {}}}, format="json"
     )
     assert response.status_code == 400
@@ -60,10 +60,10 @@ def test_create_with_a_bad_check_creates_nothing(api, alice) -> None:
 
 
 @pytest.mark.parametrize("method", ["post", "patch"])
-def test_unknown_fields_are_refused_by_name(api, alice, project, method) -> None:
+def test_unknown_fields_are_refused_by_name(api, alice, may_create, project, method) -> None:
     url = "/api/v1/projects/" if method == "post" else f"/api/v1/projects/{project.pk}/"
     before = Project.objects.count()
-    response = getattr(api(alice), method)(
+    response = getattr(api(may_create(alice)), method)(
         url, {"name": "Renamed", "colour": "blue", "stages": []}, format="json"
     )
     assert response.status_code == 400

@@ -56,8 +56,10 @@ def test_weak_password_is_refused_in_words(api, sam) -> None:
     assert "too short" in response.json()["detail"]
 
 
-def test_creator_becomes_admin_and_lists_only_their_projects(api, anna, other_project) -> None:
-    response = api(anna).post(
+def test_creator_becomes_admin_and_lists_only_their_projects(
+    api, anna, other_project, may_create
+) -> None:
+    response = api(may_create(anna)).post(
         "/api/v1/projects/",
         {"name": "Medical QA", "task_type": "correct", "overlap": 2},
         format="json",
@@ -182,9 +184,9 @@ def test_unknown_api_path_is_json_404(client) -> None:
     assert response.json()["detail"]
 
 
-def test_project_count_unchanged_after_duplicate_slug(api, alice, project) -> None:
+def test_project_count_unchanged_after_duplicate_slug(api, alice, project, may_create) -> None:
     before = Project.objects.count()
-    response = api(alice).post(
+    response = api(may_create(alice)).post(
         "/api/v1/projects/", {"name": "Other", "slug": "support"}, format="json"
     )
     assert response.status_code == 400

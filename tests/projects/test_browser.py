@@ -12,9 +12,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_admin_creates_project_publishes_guideline_annotator_acknowledges(
-    new_page, alice, anna
+    new_page, alice, anna, may_create
 ) -> None:
-    page = new_page(alice)
+    page = new_page(may_create(alice))
     shot(page, "01-my-projects-empty")
     page.click("text=New project")
     page.fill("#id_name", "Travel answers")

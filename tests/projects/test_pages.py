@@ -36,8 +36,8 @@ def test_annotator_cannot_open_admin_pages(client, anna, project) -> None:
     assert client.get("/projects/support/settings/").status_code == 403
 
 
-def test_create_project_without_javascript(client, anna) -> None:
-    client.force_login(anna)
+def test_create_project_without_javascript(client, anna, may_create) -> None:
+    client.force_login(may_create(anna))
     response = client.post(
         "/projects/new/",
         {
@@ -54,8 +54,10 @@ def test_create_project_without_javascript(client, anna) -> None:
     assert Membership.objects.get(project=project, user=anna).role == "admin"
 
 
-def test_create_project_errors_are_shown_and_nothing_saved(client, anna, project) -> None:
-    client.force_login(anna)
+def test_create_project_errors_are_shown_and_nothing_saved(
+    client, anna, project, may_create
+) -> None:
+    client.force_login(may_create(anna))
     response = client.post(
         "/projects/new/",
         {"name": "Dup", "slug": "support", "task_type": "write", "overlap": 1, "language": "en"},
@@ -162,7 +164,7 @@ def test_project_list_query_count_does_not_grow(
         p = services.create_project(creator=anna, name=f"P{n}")
         assert p
     client.force_login(anna)
-    # session, user, projects with item counts, memberships
+    # session, user, projects with item counts and the caller's role, may they create
     with django_assert_max_num_queries(4):
         assert client.get("/projects/").status_code == 200
 
