@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from annotation.models import Item
+from checks.config import update_checks
 from projects import services
 from projects.models import Membership, Project, Role
 
@@ -53,6 +54,9 @@ class Command(BaseCommand):
             services.publish_guideline(
                 project=project, body=spec["guideline"], author=users["admin"]
             )
+            # The checks that enforce what the guideline asks (prefix, never a password).
+            if spec.get("checks"):
+                update_checks(project=project, changes=spec["checks"])
         for name, _, role, _ in ACCOUNTS:
             Membership.objects.get_or_create(
                 project=project, user=users[name], defaults={"role": role}
