@@ -67,7 +67,8 @@ class CheckResult(models.Model):
 
 class DuplicateEntry(models.Model):
     """An item's place in its project's duplicate index: the hashes of its latest checked
-    text and its MinHash signature. One row per item, replaced when the item changes."""
+    text and its MinHash signature, and the same for its last answer alone (copied
+    answers). One row per item, replaced when the item changes."""
 
     item = models.OneToOneField(
         Item,
@@ -81,17 +82,26 @@ class DuplicateEntry(models.Model):
     text_hash = models.CharField(max_length=64)
     prompt_hash = models.CharField(max_length=64, blank=True)
     signature = models.BinaryField()
+    answer_hash = models.CharField(
+        max_length=64, blank=True, default="", help_text="Hash of the last answer alone."
+    )
+    answer_signature = models.BinaryField(
+        blank=True, default=b"", help_text="MinHash signature of the last answer alone."
+    )
 
     class Meta:
         indexes = [
             models.Index(fields=["project", "text_hash"], name="dup_entry_text_idx"),
             models.Index(fields=["project", "prompt_hash"], name="dup_entry_prompt_idx"),
+            models.Index(fields=["project", "answer_hash"], name="dup_entry_answer_idx"),
         ]
 
 
 class DuplicateBand(models.Model):
     """One locality-sensitive band key of an item's signature. Items sharing a key are
-    near-duplicate candidates; the (project, key) index makes a lookup a few probes."""
+    near-duplicate candidates; the (project, key) index makes a lookup a few probes.
+    The answer's signature has its own keys in the same table (another band namespace,
+    see ``duplicates.band_keys``), so they never meet the conversation's."""
 
     id = models.BigAutoField(primary_key=True)
     project = models.ForeignKey(

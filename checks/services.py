@@ -32,6 +32,8 @@ from projects.models import Project
 BAD_MESSAGES = "The messages could not be read: send a JSON list of {role, content} objects."
 
 NEAR_CANDIDATES = 20
+ANSWER_CHECKS = {"duplicate_answer"}
+CORPUS_CHECKS = {"exact_duplicate", "near_duplicate", *ANSWER_CHECKS}
 
 
 @dataclass
@@ -110,13 +112,74 @@ class Fingerprint:
     prompt_hash: str
     signature: bytes
     keys: list[int]
+    # The last answer alone, for copied answers (keys in the answer band namespace).
+    answer_hash: str = ""
+    answer_signature: bytes = b""
+    answer_keys: list[int] = field(default_factory=list)
 
 
 def fingerprint(item: Item, messages: list[dict[str, Any]]) -> Fingerprint:
     sig = dup.signature(dup.text_of(messages))
+    answer_hash = dup.answer_hash(messages)
+    answer_sig = dup.signature(dup.answer_of(messages)) if answer_hash else None
     return Fingerprint(
-        dup.text_hash(messages), _prompt_hash_of(item, messages), sig.tobytes(), dup.band_keys(sig)
+        dup.text_hash(messages),
+        _prompt_hash_of(item, messages),
+        sig.tobytes(),
+        dup.band_keys(sig),
+        answer_hash,
+        answer_sig.tobytes() if answer_sig is not None else b"",
+        dup.band_keys(answer_sig, namespace=dup.ANSWER_BANDS) if answer_sig is not None else [],
     )
+
+
+def _other_prompt(fp: Fingerprint, prompt: str, text: str) -> bool:
+    """Whether an indexed item with these hashes answers a different prompt than ``fp``
+    (the same prompt or conversation is the exact-duplicate check's)."""
+    return text != fp.text_hash and not (fp.prompt_hash and prompt == fp.prompt_hash)
+
+
+def _answer_duplicates(
+    *, project_id: int, item_id: int | None, messages: list[dict[str, Any]], fp: Fingerprint
+) -> list[Duplicate]:
+    """Other items of the project whose last answer is the same as this one's, or nearly,
+    to a different prompt. At most four indexed queries."""
+    if not fp.answer_hash:
+        return []
+    entries = DuplicateEntry.objects.filter(project_id=project_id).exclude(item_id=item_id or 0)
+    found = {
+        other: Duplicate(other, 1.0, exact=True, what="answer")
+        for other, prompt, text in entries.filter(answer_hash=fp.answer_hash).values_list(
+            "item_id", "prompt_hash", "text_hash"
+        )[:10]
+        if _other_prompt(fp, prompt, text)
+    }
+    candidates = list(
+        DuplicateBand.objects.filter(project_id=project_id, key__in=fp.answer_keys)
+        .exclude(item_id=item_id or 0)
+        .values("item_id")
+        .annotate(shared=Count("id"))
+        .order_by("-shared", "item_id")
+        .values_list("item_id", flat=True)[:NEAR_CANDIDATES]
+    )
+    close = {
+        other: revision
+        for other, revision, prompt, text, sig in entries.filter(
+            item_id__in=[c for c in candidates if c not in found]
+        ).values_list("item_id", "revision_id", "prompt_hash", "text_hash", "answer_signature")
+        if _other_prompt(fp, prompt, text)
+        and dup.similarity(fp.answer_signature, bytes(sig)) >= 0.5
+    }
+    if close:
+        # The signature estimate picks the candidates; the exact Jaccard of the answers decides.
+        texts = dict(Revision.objects.filter(pk__in=close.values()).values_list("pk", "messages"))
+        own = dup.answer_of(messages)
+        for other, revision in close.items():
+            other_messages = texts.get(revision)
+            if isinstance(other_messages, list):
+                score = dup.jaccard(own, dup.answer_of(other_messages))
+                found[other] = Duplicate(other, score, what="answer")
+    return list(found.values())
 
 
 def find_duplicates(
@@ -127,9 +190,13 @@ def find_duplicates(
     fp: Fingerprint,
     near: bool = True,
     exact: bool = True,
+    answers: bool = True,
+    answer_min_chars: int = 0,
 ) -> list[Duplicate]:
     """Other items of the project with the same prompt, the same conversation, or nearly
-    the same text. At most four indexed queries, whatever the size of the project."""
+    the same text (four indexed queries at most), and with ``answers`` those whose answer
+    is a copy of this one's, when it has at least ``answer_min_chars`` characters (four
+    more), whatever the size of the project."""
     found: dict[int, Duplicate] = {}
     near_found: list[Duplicate] = []
     others = Item.objects.filter(project_id=project_id).exclude(pk=item_id or 0)
@@ -190,8 +257,14 @@ def find_duplicates(
                 )
                 if not (other in found and found[other].what == "pair"):
                     near_found.append(Duplicate(other, score))
+    copied = (
+        _answer_duplicates(project_id=project_id, item_id=item_id, messages=messages, fp=fp)
+        if answers and len(dup.answer_of(messages)) >= answer_min_chars
+        else []
+    )
     return sorted(
-        [*found.values(), *near_found], key=lambda d: (not d.exact, -d.similarity, d.item_id)
+        [*found.values(), *near_found, *copied],
+        key=lambda d: (not d.exact, -d.similarity, d.item_id),
     )
 
 
@@ -207,10 +280,15 @@ def index_item(item: Item, revision: Revision, fp: Fingerprint) -> None:
             "text_hash": fp.text_hash,
             "prompt_hash": fp.prompt_hash,
             "signature": fp.signature,
+            "answer_hash": fp.answer_hash,
+            "answer_signature": fp.answer_signature,
         },
     )
     DuplicateBand.objects.bulk_create(
-        [DuplicateBand(project_id=item.project_id, key=k, item_id=item.pk) for k in set(fp.keys)]
+        [
+            DuplicateBand(project_id=item.project_id, key=k, item_id=item.pk)
+            for k in {*fp.keys, *fp.answer_keys}
+        ]
     )
 
 
@@ -221,7 +299,8 @@ def compute_results(
     fp = fingerprint(item, messages)
     names = {c.name for c in checks}
     duplicates: list[Duplicate] = []
-    if names & {"exact_duplicate", "near_duplicate"}:
+    if names & CORPUS_CHECKS:
+        answer_check = next((c for c in checks if c.name in ANSWER_CHECKS), None)
         duplicates = find_duplicates(
             project_id=project.pk,
             item_id=item.pk,
@@ -229,6 +308,8 @@ def compute_results(
             fp=fp,
             near="near_duplicate" in names,
             exact="exact_duplicate" in names,
+            answers=answer_check is not None,
+            answer_min_chars=int(answer_check.options["min_chars"]) if answer_check else 0,
         )
     results = evaluate(checks, messages, context_for(item, project, duplicates))
     rows = [

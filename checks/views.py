@@ -19,9 +19,10 @@ from annotation.models import Item
 from annotation.states import State
 from checks import config, services
 from checks.config import ConfiguredCheck
+from checks.models import Severity
 from checks.recheck import start_recheck
 from core.htmx import HtmxHttpRequest, render_page
-from projects.access import project_access
+from projects.access import ProjectAccess, project_access
 from projects.models import Job, Role
 
 RECENT_JOBS = 5
@@ -31,6 +32,8 @@ def _option_fields(configured: ConfiguredCheck) -> list[dict[str, Any]]:
     fields = []
     for option in configured.check.options:
         value = configured.options.get(option.name, option.default)
+        if option.kind == "list" and isinstance(value, list):
+            value = "\n".join(str(v) for v in value)
         fields.append(
             {
                 "name": option.name,
@@ -38,7 +41,7 @@ def _option_fields(configured: ConfiguredCheck) -> list[dict[str, Any]]:
                 "kind": option.kind,
                 "help": option.help,
                 "choices": option.choices,
-                "value": "\n".join(value) if option.kind == "list" else value,
+                "value": value,
                 "label": option.name.replace("_", " ").capitalize(),
             }
         )
@@ -59,6 +62,18 @@ def _form_change(configured: ConfiguredCheck, post: Any) -> dict[str, Any]:
         elif key in post:
             options[option.name] = post.get(key, "")
     return {"enabled": "enabled" in post, "severity": post.get("severity", ""), "options": options}
+
+
+def _as_typed(configured: ConfiguredCheck, change: dict[str, Any]) -> ConfiguredCheck:
+    """The check as the admin's form had it, valid or not: shown back beside the error,
+    so nothing they typed is lost."""
+    severity = change["severity"] if change["severity"] in Severity.values else configured.severity
+    return ConfiguredCheck(
+        configured.check,
+        change["enabled"],
+        severity,
+        {**configured.options, **change["options"]},
+    )
 
 
 def _card_url(slug: str, name: str) -> str:
@@ -85,17 +100,17 @@ def checks_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         current = next((c for c in configured if c.name == name), None)
         if current is None:
             raise Http404("No such check.")
+        change = _form_change(current, request.POST)
         try:
-            updated = config.update_checks(
-                project=project, changes={name: _form_change(current, request.POST)}
-            )
+            updated = config.update_checks(project=project, changes={name: change})
         except ValidationError as exc:
-            card = _card(current, " ".join(exc.messages))
+            # Nothing is saved; the card shows what was typed, with the error beside it.
+            card = _card(_as_typed(current, change), " ".join(exc.messages))
             if request.htmx:
                 # 200 so htmx swaps the card in: the error shows beside the fields.
                 return render(request, "checks/card.html", {"project": project, **card})
-            messages.error(request, card["error"])
-            return redirect(_card_url(project.slug, name))
+            cards = [card if c.name == name else _card(c) for c in configured]
+            return render(request, "checks/checks.html", _page_context(access, cards))
         fresh = next(c for c in updated if c.name == name)
         if request.htmx:
             return render(
@@ -105,17 +120,21 @@ def checks_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             )
         messages.success(request, f"Saved “{fresh.check.label}”.")
         return redirect(_card_url(project.slug, name))
-    jobs = _jobs(project.pk)
-    context = {
-        "project": project,
+    context = _page_context(access, [_card(c) for c in configured])
+    # htmx polls the jobs section while a re-check runs.
+    return render_page(request, "checks/checks.html", context, partial="jobs")
+
+
+def _page_context(access: ProjectAccess, cards: list[dict[str, Any]]) -> dict[str, Any]:
+    jobs = _jobs(access.project.pk)
+    return {
+        "project": access.project,
         "access": access,
-        "cards": [_card(c) for c in configured],
+        "cards": cards,
         "jobs": jobs,
         "running": any(j.status in ("pending", "running") for j in jobs),
         "states": State.choices,
     }
-    # htmx polls the jobs section while a re-check runs.
-    return render_page(request, "checks/checks.html", context, partial="jobs")
 
 
 @login_required

@@ -8,7 +8,11 @@ default severity, options, and whether it needs configuration before it can run.
 from __future__ import annotations
 
 from checks.registry.base import Check, CheckContext, Duplicate, Option, Verdict
-from checks.registry.duplicates import check_exact_duplicate, check_near_duplicate
+from checks.registry.duplicates import (
+    check_duplicate_answer,
+    check_exact_duplicate,
+    check_near_duplicate,
+)
 from checks.registry.language import check_language
 from checks.registry.pii import check_pii
 from checks.registry.rules import (
@@ -45,7 +49,7 @@ CHECKS: tuple[Check, ...] = (
         ),
     ),
     Check(
-        "placeholder", 1, "Placeholder or unfinished text",
+        "placeholder", 2, "Placeholder or unfinished text",
         "TODO, lorem ipsum, {{name}}, [insert …], or an answer cut off mid-sentence.",
         check_placeholder, default_severity=BLOCK,
         options=(
@@ -65,6 +69,15 @@ CHECKS: tuple[Check, ...] = (
         check_near_duplicate, default_severity=WARN, cheap=False,
         options=(
             Option("threshold", "float", 0.8, "Similarity (0 to 1) from which items count as near-duplicates.", minimum=0.3, maximum=1.0),
+        ),
+    ),
+    Check(
+        "duplicate_answer", 1, "Answer copied from another item",
+        "Another item of the project has the same or nearly the same answer to a different prompt.",
+        check_duplicate_answer, default_severity=WARN, cheap=False,
+        options=(
+            Option("min_chars", "int", 40, "Shorter answers (“Yes.”, “Thank you!”) are not compared.", minimum=1),
+            Option("threshold", "float", 0.8, "Similarity (0 to 1) from which answers count as copies.", minimum=0.5, maximum=1.0),
         ),
     ),
     Check(

@@ -76,15 +76,43 @@ DANGLING_WORDS = frozenset(
 DANGLING_CHARS = ",;:(-\u2013\u2014/&+=\\"  # includes en and em dashes
 
 
+# A finished statement of code ends in ";": a call, an assignment, a keyword statement,
+# or a single token (``i++;``, ``break;``). Prose ending in ";" has none.
+CODE_STATEMENT = re.compile(
+    r"""
+    (?:^|[\s(])[\w$.\[\]]+\s*(?:[-+*/%|&^.]?=|<<|>>)  # assignment, stream: x = 1, cout << x
+    | [\w$\]](?:\+\+|--)|(?:\+\+|--)[\w$]              # increment: i++, --n
+    | [\w$\]]\(.*\)                                    # a call: name(…)
+    | [A-Za-z_$][\w$]+(?:\.|->|::)[A-Za-z_$][\w$]+       # member: console.log, a->b, std::x
+    | [{}\[\]]                                         # braces and brackets
+    | ^(?-i:var|let|const|return|import|export|using|package|echo|print|printf|puts|throw
+          |delete|int|float|double|char|bool|void|public|private|protected|static
+          |select|insert|update|create|drop|alter|declare|grant
+          |SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|DECLARE|GRANT|SET|WITH)\b  # a keyword
+    | ^\S+;$                                           # a single token: break;
+    """,
+    re.VERBOSE,
+)
+
+
+def code_like(line: str) -> bool:
+    """Whether ``line`` (stripped) reads as a finished statement of code."""
+    return line.endswith(";") and CODE_STATEMENT.search(line) is not None
+
+
 def truncation(text: str) -> str | None:
-    """Why ``text`` looks cut off, or None."""
+    """Why ``text`` looks cut off, or None. A closed code block, a table, a heading,
+    an indented line and a finished statement of code are not cut off."""
     stripped = text.rstrip()
     if not stripped:
         return None
     if stripped.count("```") % 2:
         return "a code block is never closed"
-    last_line = stripped.splitlines()[-1].strip()
-    if last_line.startswith(("```", "|", "#", "    ")):
+    raw_last = stripped.splitlines()[-1]
+    last_line = raw_last.strip()
+    if raw_last.startswith(("    ", "\t")) or last_line.startswith(("```", "~~~", "|", "#")):
+        return None
+    if code_like(last_line):
         return None
     if stripped[-1] in DANGLING_CHARS:
         return f"it ends with {stripped[-1]!r}"

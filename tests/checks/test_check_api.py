@@ -169,6 +169,43 @@ def test_checks_page_htmx_save_returns_the_card_with_errors(project: Any, alice:
 
 
 @pytest.mark.django_db
+def test_a_failed_save_shows_the_card_as_typed(project: Any, alice: Any) -> None:
+    typed = {"check": "regex", "enabled": "on", "severity": "block", "opt-pattern": "([unclosed"}
+    typed |= {"opt-mode": "forbid", "opt-description": "No brackets"}
+    response = login(alice).post("/projects/support/checks/", typed, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "not a valid regular expression" in html
+    assert 'name="opt-pattern" value="([unclosed"' in html
+    assert 'name="enabled" checked' in html
+    assert '<option value="forbid" selected>' in html and 'value="No brackets"' in html
+    assert '<option value="block" selected>' in html
+    assert not CheckConfig.objects.filter(project=project, name="regex").exists()  # nothing saved
+
+
+@pytest.mark.django_db
+def test_a_failed_save_without_htmx_shows_the_page_with_the_card_as_typed(
+    project: Any, alice: Any
+) -> None:
+    response = login(alice).post(
+        "/projects/support/checks/",
+        {"check": "forbidden_phrases", "enabled": "on", "severity": "warn", "opt-phrases": "  \n"},
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<h1>" in html and "set phrases before enabling" in html
+    card = html[html.index('id="check-forbidden_phrases"') :]
+    card = card[: card.index("</section>")]
+    assert 'name="enabled" checked' in card
+    response = login(alice).post(
+        "/projects/support/checks/",
+        {"check": "near_duplicate", "enabled": "on", "severity": "warn", "opt-threshold": "7"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert 'name="opt-threshold" value="7"' in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_checks_page_htmx_poll_returns_only_the_jobs(project: Any, alice: Any) -> None:
     client = login(alice)
     page = client.get("/projects/support/checks/").content.decode()

@@ -51,3 +51,20 @@ def test_admin_configures_a_rule_and_sees_live_results(new_page, alice, project)
     assert page.locator(".badge.fail").count() >= 2  # placeholder and the missing prefix
     assert page.locator(".badge.warn").count() >= 1  # the email address
     shot(page, "checks-03-live-results")
+
+
+def test_a_bad_pattern_stays_in_the_card_as_typed(new_page, alice, project) -> None:
+    page = new_page(alice)
+    page.goto("/projects/support/checks/")
+    card = page.locator("#check-regex")
+    card.locator("input[name=enabled]").check()
+    card.locator("summary").click()
+    card.locator("input[name=opt-pattern]").fill("([unclosed")
+    card.locator("button:has-text('Save')").click()
+    page.wait_for_selector("#check-regex >> text=not a valid regular expression")
+    card = page.locator("#check-regex")
+    assert card.locator("input[name=opt-pattern]").input_value() == "([unclosed"
+    assert card.locator("input[name=enabled]").is_checked()
+    assert card.locator("details.check-settings").get_attribute("open") is not None
+    shot(page, "checks-04-bad-pattern-kept")
+    assert not CheckConfig.objects.filter(project=project, name="regex").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -115,6 +116,9 @@ def test_length_bounds() -> None:
         "Steps: open the app and then go to the",
         "Here is the code:\n```python\nprint('hi')\n",
         "The main reasons are cost, speed,",
+        "He paused for a moment;",
+        "Some people like tea (green or black);",
+        "Here is the code:\n```js\nconsole.log(x);\n",
     ],
 )
 def test_placeholder_true_positives(answer: str) -> None:
@@ -131,10 +135,29 @@ def test_placeholder_true_positives(answer: str) -> None:
         "```python\nprint('hi')\n```",
         "Arrays use square brackets: [1, 2, 3].",
         "I love it :)",
+        # Finished code is not cut off: a closed fence, or a code statement ending in ";".
+        "var newDate = new Date();\nconsole.log(newDate.toLocaleString());",
+        "```js\nconsole.log(currentDateTime);\n```",
+        "Run:\n\n    total = add(1, 2);",
+        "SELECT name FROM users WHERE age > 30;",
+        "std::cout << x << std::endl;",
+        "return total;",
+        "i++;",
     ],
 )
 def test_placeholder_false_positives(answer: str) -> None:
     verdict = run("placeholder", pair(answer))
+    assert not verdict.failed, verdict.message
+
+
+def test_finished_javascript_from_self_instruct_is_not_truncated() -> None:
+    from tests.services import require_datasets
+
+    lines = (require_datasets() / "self-instruct_seed_tasks.jsonl").read_text().splitlines()
+    task = next(json.loads(line) for line in lines if '"seed_task_140"' in line)
+    answer = task["instances"][0]["output"]
+    assert answer.endswith("console.log(currentDateTime);")
+    verdict = run("placeholder", pair(answer, task["instruction"]))
     assert not verdict.failed, verdict.message
 
 
@@ -310,3 +333,30 @@ def test_duplicate_checks_read_the_candidates_the_service_found() -> None:
     near = CheckContext(duplicates=(Duplicate(9, 0.86),))
     assert "item #9 (86% similar)" in run("near_duplicate", pair(GOOD), near).message
     assert not run("near_duplicate", pair(GOOD), near, threshold=0.9).failed
+
+
+def test_duplicate_answer_reads_the_copied_answers_the_service_found() -> None:
+    copied = CheckContext(
+        duplicates=(
+            Duplicate(4, 1.0, exact=True, what="prompt"),  # the exact-duplicate check's
+            Duplicate(7, 1.0, exact=True, what="answer"),
+            Duplicate(9, 0.93, what="answer"),
+        )
+    )
+    verdict = run("duplicate_answer", pair(GOOD), copied)
+    assert verdict.failed and "item #7" in verdict.message
+    assert verdict.details["duplicate_of"] == 7
+    assert [d["item"] for d in verdict.details["items"]] == [7, 9]
+    near = CheckContext(duplicates=(Duplicate(9, 0.93, what="answer"),))
+    assert "item #9" in run("duplicate_answer", pair(GOOD), near).message
+    assert not run("duplicate_answer", pair(GOOD), near, threshold=0.95).failed
+    # Short answers are not compared; the conversation checks ignore answer copies.
+    assert not run("duplicate_answer", pair("Thank you!"), copied).failed
+    answers_only = CheckContext(duplicates=(Duplicate(7, 1.0, exact=True, what="answer"),))
+    assert not run("exact_duplicate", pair(GOOD), answers_only).failed
+    assert not run("near_duplicate", pair(GOOD), answers_only).failed
+
+
+def test_answer_band_keys_never_meet_the_conversations() -> None:
+    sig = signature(GOOD)
+    assert not set(band_keys(sig)) & set(band_keys(sig, namespace=10))

@@ -181,6 +181,95 @@ def test_exact_and_near_duplicates_across_the_project(project: Any) -> None:
     assert outcomes(stranger)["exact_duplicate"] == "pass"
 
 
+COPIED = (
+    "The French Revolution began in 1789 when debt, bread prices and resentment of noble "
+    "privilege brought the Estates-General to Versailles; within weeks the Third Estate "
+    "declared itself the National Assembly and Parisians stormed the Bastille."
+)
+
+
+@pytest.mark.django_db
+def test_an_answer_copied_onto_a_different_prompt_is_flagged(project: Any) -> None:
+    first = check(submitted(project, prompt="Why did the French Revolution start?", answer=COPIED))
+    assert outcomes(first)["duplicate_answer"] == "pass"
+    copy = check(submitted(project, prompt="Say the same thing again: " + COPIED, answer=COPIED))
+    result = CheckResult.objects.get(revision=copy.current_revision, name="duplicate_answer")
+    assert result.outcome == "warn" and f"item #{first.pk}" in result.message, result.message
+    assert result.details["duplicate_of"] == first.pk
+    assert outcomes(copy)["exact_duplicate"] == "pass"  # the prompts differ
+    near = check(
+        submitted(
+            project,
+            prompt="Repeat: " + COPIED,
+            answer=COPIED.replace("within weeks", "within a few weeks"),
+        )
+    )
+    result = CheckResult.objects.get(revision=near.current_revision, name="duplicate_answer")
+    assert result.outcome == "warn", result.message
+    assert result.details["duplicate_of"] in {first.pk, copy.pk}
+    assert {d["item"] for d in result.details["items"]} == {first.pk, copy.pk}
+
+
+@pytest.mark.django_db
+def test_short_or_same_prompt_answers_are_not_copies(project: Any) -> None:
+    check(submitted(project, prompt="Can you help me?", answer="Yes."))
+    check(submitted(project, prompt="Thanks for the help!", answer="Thank you!"))
+    assert (
+        outcomes(check(submitted(project, prompt="Is it free?", answer="Yes.")))["duplicate_answer"]
+        == "pass"
+    )
+    assert (
+        outcomes(check(submitted(project, prompt="Great, thanks.", answer="Thank you!")))[
+            "duplicate_answer"
+        ]
+        == "pass"
+    )
+    # The same conversation again is the exact-duplicate check's, not a copied answer.
+    check(submitted(project, prompt="Why did it start?", answer=COPIED))
+    again = check(submitted(project, prompt="Why did it start?", answer=COPIED))
+    assert outcomes(again)["exact_duplicate"] == "warn"
+    assert outcomes(again)["duplicate_answer"] == "pass"
+
+
+@pytest.mark.django_db
+def test_looking_up_copied_answers_costs_a_few_indexed_queries(
+    project: Any, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(30):
+        check(submitted(project, prompt=f"Question {n}?", answer=f"{COPIED} Also note {n}."))
+    item = submitted(project, prompt="Repeat it.", answer=COPIED)
+    messages = item.current_revision.messages
+    fp = services.fingerprint(item, messages)
+    with django_assert_max_num_queries(4):
+        found = services.find_duplicates(
+            project_id=project.pk,
+            item_id=item.pk,
+            messages=messages,
+            fp=fp,
+            near=False,
+            exact=False,
+            answer_min_chars=40,
+        )
+    assert found and all(d.what == "answer" for d in found)
+    with django_assert_max_num_queries(0):  # a short answer is not looked up at all
+        services.find_duplicates(
+            project_id=project.pk,
+            item_id=item.pk,
+            messages=messages,
+            fp=fp,
+            near=False,
+            exact=False,
+            answer_min_chars=10_000,
+        )
+
+
+@pytest.mark.django_db
+def test_copied_answers_do_not_cross_projects(project: Any, other_project: Any) -> None:
+    check(submitted(other_project, prompt="Why did the Revolution start?", answer=COPIED))
+    item = check(submitted(project, prompt="Repeat: " + COPIED, answer=COPIED))
+    assert outcomes(item)["duplicate_answer"] == "pass"
+
+
 @pytest.mark.django_db
 def test_duplicates_do_not_cross_projects(project: Any, other_project: Any) -> None:
     check(submitted(other_project, prompt="Same prompt", answer=GOOD))
