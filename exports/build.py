@@ -23,7 +23,15 @@ from django.utils import timezone
 
 from core.models import JobStatus, move_job
 from exports import card
-from exports.formats import WRITERS, Record, dumps, escape_line_separators, lengths, metadata
+from exports.formats import (
+    PREFERENCE,
+    WRITERS,
+    Record,
+    dumps,
+    escape_line_separators,
+    lengths,
+    metadata,
+)
 from exports.models import ExportJob
 from exports.options import render_options, snapshot_ids
 from exports.records import prefetched, read_records
@@ -81,6 +89,17 @@ def take_snapshot(job: ExportJob) -> array[int]:
 
 class _TakenOver(Exception):
     """Another attempt now owns the job: stop quietly."""
+
+
+ERR_NO_ROWS = "no matching item gave a row, so no file was written (an empty file is no dataset)."
+ERR_NO_PAIRS = (
+    "no matching item gave a preference pair (each model draft was left unchanged), so no "
+    "file was written. Choose another format."
+)
+
+
+class NoRows(Exception):
+    """Every item was skipped: the job fails with the reason instead of an empty file."""
 
 
 class _Renderer:
@@ -158,6 +177,8 @@ def write_export(job: ExportJob) -> None:
                 if not _alive(job, progress=done):
                     return
                 next_beat = time.monotonic() + 0.5
+        if not any(o.rows for o in outs.values()):
+            raise NoRows(ERR_NO_PAIRS if job.format == PREFERENCE else ERR_NO_ROWS)
         stats["lengths"] = renderer.lengths.summary()
         for o in outs.values():
             o.handle.flush()

@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from exports.formats import FORMAT_LABELS
+from exports.formats import FORMAT_LABELS, SHAREGPT, SHAREGPT_TRL_NOTE
 
 MANIFEST_VERSION = 1
 
@@ -121,6 +121,7 @@ def readme(manifest: dict[str, Any], *, project_name: str, description: str, lan
         "",
         f"Format: `{manifest['format']}` — {FORMAT_LABELS[manifest['format']]}.",
         "",
+        *([SHAREGPT_TRL_NOTE, ""] if manifest["format"] == SHAREGPT else []),
         "| file | rows | sha256 |",
         "| --- | --- | --- |",
     ]

@@ -3,7 +3,8 @@
 Every writer is a pure function of the record and the options, so the same data and
 options always give the same bytes. The chat formats keep OpenAI's ``user``/``assistant``
 roles (TRL silently trains on nothing with ``human``/``gpt``); ShareGPT uses
-``human``/``gpt``/``system`` as that format requires.
+``human``/``gpt``/``system`` as that format requires, so TRL users take ``openai-chat``
+(:data:`SHAREGPT_TRL_NOTE`, shown on the Export page and in the dataset card).
 """
 
 from __future__ import annotations
@@ -29,6 +30,19 @@ FORMAT_LABELS = {
     ALPACA: "Alpaca (instruction, input, output)",
     SHAREGPT: "ShareGPT (conversations, human/gpt)",
     PREFERENCE: "Preference pairs (prompt, chosen, rejected)",
+}
+SHAREGPT_TRL_NOTE = (
+    "TRL's converter keeps the human/gpt roles, so TRL trains on nothing useful from a "
+    "ShareGPT file: TRL users take openai-chat."
+)
+# Who reads each format (the page's format help; product.md's table in brief).
+FORMAT_HELP = {
+    OPENAI_CHAT: "OpenAI fine-tuning, TRL, Axolotl chat_template.",
+    PROMPT_COMPLETION: "OpenAI legacy fine-tuning, TRL prompt-completion.",
+    ALPACA: "Axolotl, LLaMA-Factory.",
+    SHAREGPT: "Axolotl, LLaMA-Factory, FastChat. " + SHAREGPT_TRL_NOTE,
+    PREFERENCE: "TRL DPO: corrected model drafts (rejected) against the corrections (chosen), "
+    "and overlap answers the reviewer did not pick.",
 }
 SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
 

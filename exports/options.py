@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from annotation.models import Item, Revision, RevisionKind
 from annotation.states import State
 from exports.formats import FORMATS, PROMPT_COMPLETION, RenderOptions
+from exports.split import TRAIN, VALIDATION, split_key, validation_picker
 from projects.models import Membership, Project
 from reviews.models import Decision, Review
 
@@ -232,8 +233,59 @@ def snapshot_ids(project: Project, filters: dict[str, Any]) -> Iterator[int]:
             yield revision_id
 
 
+def _first_tagged(items: QuerySet[Item], wanted: set[str]) -> bool:
+    """Whether any of ``items`` has one of the ``wanted`` tags (read in id order, stopping
+    at the first one: the tag filter runs in Python, see :func:`selected_items`)."""
+    for tags in items.order_by("id").values_list("tags", flat=True).iterator(chunk_size=2000):
+        if wanted.intersection(tags or []):
+            return True
+    return False
+
+
 def has_rows(project: Project, filters: dict[str, Any]) -> bool:
     """Whether the filters select at least one item."""
     if filters.get("tags"):
         return next(snapshot_ids(project, filters), None) is not None
     return selected_items(project, filters).exists()
+
+
+def pairable(items: QuerySet[Item]) -> QuerySet[Item]:
+    """The items that may give a preference pair: those with a model draft (corrected, it
+    is the rejected side) or a review that kept the answers it did not pick (overlap)."""
+    kept_alternatives = Review.objects.filter(item=OuterRef("pk")).exclude(alternatives=[])
+    return items.filter(~Q(model_draft="") | Exists(kept_alternatives))
+
+
+def has_pairs(project: Project, filters: dict[str, Any]) -> bool:
+    """Whether any selected item may give a preference pair: one EXISTS query (a scan
+    stopping at the first tagged match with a tag filter), not a trial export."""
+    items = pairable(selected_items(project, filters))
+    wanted = set(filters.get("tags") or [])
+    return _first_tagged(items, wanted) if wanted else items.exists()
+
+
+def split_sides(
+    project: Project, filters: dict[str, Any], split: dict[str, Any], *, pairs_only: bool = False
+) -> tuple[set[str], int]:
+    """The sides of the split (train, validation) the selected items fall on, and how many
+    items were read to tell. Reads only the items' ids (in id order) and stops as soon as
+    both sides have an item, which for any usable share is after a handful of rows; only
+    a split that would leave a side empty reads every key."""
+    pick = validation_picker(fraction=split["validation"], seed=split["seed"])
+    items = selected_items(project, filters)
+    if pairs_only:
+        items = pairable(items)
+    wanted = set(filters.get("tags") or [])
+    rows = items.order_by("id").values_list("id", "external_id", "tags" if wanted else "id")
+    sides: set[str] = set()
+    read = 0
+    for item_id, external_id, tags in rows.iterator(chunk_size=2000):
+        if wanted and not wanted.intersection(tags or []):
+            continue
+        read += 1
+        sides.add(
+            VALIDATION if pick(split_key(item_id=item_id, external_id=external_id)) else TRAIN
+        )
+        if len(sides) == 2:
+            break
+    return sides, read

@@ -29,9 +29,11 @@ from django.utils import timezone
 
 from core.enqueue import enqueue
 from core.models import JobStatus, move_job
-from exports.build import write_export
+from exports.build import NoRows, write_export
+from exports.formats import PREFERENCE
 from exports.models import ExportJob
-from exports.options import has_rows, normalize_options
+from exports.options import has_pairs, has_rows, normalize_options, split_sides
+from exports.split import TRAIN, VALIDATION
 from projects.models import Project
 
 log = logging.getLogger(__name__)
@@ -40,14 +42,29 @@ log = logging.getLogger(__name__)
 STALE_AFTER = dt.timedelta(minutes=2)
 
 ERR_NOTHING = "No approved items match these options: there is nothing to export."
+ERR_NO_PAIRS = (
+    "No approved item matching these options can make a preference pair, so there is "
+    "nothing to export: a pair needs a model draft the annotator corrected (a correct "
+    "project: the draft is rejected, the correction chosen) or a review that picked one of "
+    "several annotators' answers (overlap). Choose another format."
+)
+ERR_SPLIT_NO_VALIDATION = (
+    "With validation share {validation} and seed {seed}, none of the {items} matching "
+    "item(s) falls in validation, so validation.jsonl would be empty. Choose a larger "
+    "validation share or another seed, or export one file (validation share 0)."
+)
+ERR_SPLIT_NO_TRAIN = (
+    "With validation share {validation} and seed {seed}, all {items} matching item(s) fall "
+    "in validation, so train.jsonl would be empty. Choose a smaller validation share or "
+    "another seed, or export one file (validation share 0)."
+)
 ERR_NOT_READY = "This export has not finished: there is no file to download yet."
 
 
 def create_export(*, project: Project, user: Any, options: dict[str, Any]) -> ExportJob:
     """Validate ``options`` and record an export job; its build starts after commit."""
     normalized = normalize_options(project=project, options=options)
-    if not has_rows(project, normalized["filters"]):
-        raise ValidationError({"detail": ERR_NOTHING})
+    check_exportable(project, normalized)
     with transaction.atomic():
         job = ExportJob.objects.create(
             project=project,
@@ -57,6 +74,25 @@ def create_export(*, project: Project, user: Any, options: dict[str, Any]) -> Ex
         )
         enqueue("exports.build", job.pk)
     return job
+
+
+def check_exportable(project: Project, options: dict[str, Any]) -> None:
+    """Refuse, before any job exists, an export that would write an empty file: nothing
+    selected, no preference pair possible, or a split with an empty side. Cheap queries
+    that stop at the first match, never a trial export."""
+    filters = options["filters"]
+    if not has_rows(project, filters):
+        raise ValidationError({"detail": ERR_NOTHING})
+    pairs_only = options["format"] == PREFERENCE
+    if pairs_only and not has_pairs(project, filters):
+        raise ValidationError({"detail": ERR_NO_PAIRS})
+    split = options["split"]
+    if not split:
+        return
+    sides, items = split_sides(project, filters, split, pairs_only=pairs_only)
+    for side, message in ((VALIDATION, ERR_SPLIT_NO_VALIDATION), (TRAIN, ERR_SPLIT_NO_TRAIN)):
+        if side not in sides:
+            raise ValidationError({"detail": message.format(items=items, **split)})
 
 
 def _claim(job_id: int) -> ExportJob | None:
@@ -119,7 +155,10 @@ def build_export(*, job_id: int) -> ExportJob | None:
     try:
         write_export(job)
     except Exception as exc:
-        log.exception("export %s failed", job.pk)
+        if isinstance(exc, NoRows):
+            log.info("export %s gave no rows", job.pk)
+        else:
+            log.exception("export %s failed", job.pk)
         # Only this attempt's failure: a job another attempt took over, or one already
         # finished, keeps its own outcome.
         move_job(
@@ -154,8 +193,7 @@ def export_to_path(*, project: Project, path: str | Path, options: dict[str, Any
     """Export in-process and copy the file to ``path`` (the command line's way): the same
     job, build and bytes as an export started from the page or the API."""
     normalized = normalize_options(project=project, options=options)
-    if not has_rows(project, normalized["filters"]):
-        raise ValidationError({"detail": ERR_NOTHING})
+    check_exportable(project, normalized)
     job = ExportJob.objects.create(project=project, format=normalized["format"], options=normalized)
     built = build_export(job_id=job.pk)
     if built is None or built.status != JobStatus.SUCCEEDED:

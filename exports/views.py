@@ -17,7 +17,7 @@ from core.htmx import HtmxHttpRequest, add_form_errors, render_page
 from core.models import JobStatus
 from exports import services
 from exports.api import download_response
-from exports.formats import FORMAT_LABELS, FORMATS, PROMPT_COMPLETION
+from exports.formats import FORMAT_HELP, FORMAT_LABELS, FORMATS, PROMPT_COMPLETION
 from exports.models import ExportJob
 from projects.access import project_access
 from projects.models import Membership, Project, Role
@@ -89,8 +89,10 @@ class ExportForm(forms.Form):
         stage_field, annotator_field = self.fields["stage"], self.fields["annotator"]
         assert isinstance(stage_field, forms.ChoiceField)
         assert isinstance(annotator_field, forms.ChoiceField)
+        # Numbered from 1 as everywhere else in the UI; the value (and the API's ``stage``)
+        # stays the stage's position, 0 for the first.
         stage_field.choices = [("", "Any")] + [
-            (s.position, f"{s.position}: {s.name}") for s in stages
+            (s.position, f"{s.position + 1}: {s.name}") for s in stages
         ]
         usernames = Membership.objects.filter(project=project).values_list(
             "user__username", flat=True
@@ -160,6 +162,7 @@ def export_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "history": history,
         "active": active,
+        "format_help": [(f, FORMAT_HELP[f]) for f in FORMATS],
     }
     # The history refreshes itself while an export runs; a posted form gets the page.
     partial = "history" if request.method == "GET" else None

@@ -4,6 +4,7 @@ everywhere, snapshot isolation, and who may export."""
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import zipfile
@@ -20,10 +21,11 @@ from core.models import JobStatus
 from exports import build as export_build
 from exports import options as export_options
 from exports import services as exports
+from exports.formats import SHAREGPT_TRL_NOTE
 from exports.models import ExportJob
 from exports.split import in_validation, split_key
 from projects.models import TaskType
-from reviews.models import Decision, Review
+from reviews.models import Decision, Review, ReviewStage
 from tests.factories import make_item
 
 pytestmark = pytest.mark.django_db
@@ -206,6 +208,76 @@ def test_preference_pairs_overlap_pick_against_answers_not_picked(project, alice
             "rejected": [{"role": "assistant", "content": "Other answer"}],
         }
     ]
+
+
+def test_preference_with_nothing_to_pair_is_a_clear_400_on_the_api_and_the_page(
+    project, alice, api, client
+):
+    """A `write` project, approved items, no model drafts and no overlap: no pair can come
+    out, so the export is refused before any job (it used to succeed with 0 bytes)."""
+    for n in range(3):
+        make_item(project, f"q{n}", answer=f"a{n}", state="approved")
+    response = start(api, alice, project, format="preference")
+    assert response.status_code == 400
+    assert response.json()["detail"] == exports.ERR_NO_PAIRS
+    # With a tag filter too (applied in Python).
+    make_item(project, "tagged", answer="x", state="approved", tags=["t"])
+    response = start(api, alice, project, format="preference", filters={"tags": ["t"]})
+    assert response.json()["detail"] == exports.ERR_NO_PAIRS
+    client.force_login(alice)
+    page = client.post(reverse("export", args=[project.slug]), {"format": "preference"})
+    assert page.status_code == 400
+    assert html.escape(exports.ERR_NO_PAIRS) in page.content.decode()
+    assert not ExportJob.objects.exists()
+    # Other formats still export these items.
+    assert len(lines(export_bytes(api, alice, project, format="openai-chat"))) == 4
+
+
+def test_preference_whose_drafts_were_all_left_unchanged_fails_instead_of_an_empty_file(
+    project, alice, api
+):
+    project.task_type = TaskType.CORRECT
+    project.save(update_fields=["task_type"])
+    make_item(project, "Fine", draft="Fine already", answer="Fine already", state="approved")
+    response = start(api, alice, project, format="preference")
+    assert response.status_code == 202
+    detail = api(alice).get(f"/api/v1/exports/{response.json()['id']}/").json()
+    assert detail["status"] == "failed"
+    assert export_build.ERR_NO_PAIRS in detail["message"]
+    assert detail["download_url"] is None
+
+
+def test_a_split_with_an_empty_side_is_a_clear_400_before_it_runs(
+    project, alice, api, django_assert_max_num_queries
+):
+    item = make_item(project, "only one", answer="a", state="approved")
+    key = split_key(item_id=item.pk, external_id=None)
+    to_train = next(s for s in range(100) if not in_validation(key, fraction=0.5, seed=s))
+    to_validation = next(s for s in range(100) if in_validation(key, fraction=0.5, seed=s))
+    response = start(api, alice, project, format="openai-chat", split={"seed": to_train})
+    assert response.status_code == 400
+    assert response.json()["detail"] == exports.ERR_SPLIT_NO_VALIDATION.format(
+        validation=0.1, seed=to_train, items=1
+    )
+    response = start(
+        api, alice, project, format="openai-chat", split={"validation": 0.5, "seed": to_validation}
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == exports.ERR_SPLIT_NO_TRAIN.format(
+        validation=0.5, seed=to_validation, items=1
+    )
+    assert not ExportJob.objects.exists()
+    # Enough items: both sides have some, and telling so reads a handful of keys in one
+    # query, not the export.
+    for n in range(300):
+        make_item(project, f"q{n}", answer="a", state="approved")
+    normalized = export_options.normalize_options(
+        project=project, options={"format": "openai-chat", "split": {"validation": 0.1}}
+    )
+    with django_assert_max_num_queries(2):
+        exports.check_exportable(project, normalized)
+    sides, read = export_options.split_sides(project, normalized["filters"], normalized["split"])
+    assert sides == {"train", "validation"} and read < 100
 
 
 def test_same_options_same_bytes_and_cli_matches_api(project, alice, api, tmp_path):
@@ -457,7 +529,8 @@ def test_finished_job_is_not_rebuilt_and_a_retry_reuses_the_snapshot(project, al
 def test_export_page_starts_export_and_lists_history(
     project, alice, client, django_assert_max_num_queries
 ):
-    make_item(project, "q", answer="a", state="approved")
+    for n in range(6):  # enough for both sides of the split
+        make_item(project, f"q{n}", answer="a", state="approved")
     client.force_login(alice)
     url = reverse("export", args=[project.slug])
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -470,11 +543,11 @@ def test_export_page_starts_export_and_lists_history(
     # session, user, project, membership, stages, members, history
     with django_assert_max_num_queries(9):
         page = client.get(url)
-    html = page.content.decode()
+    body = page.content.decode()
     assert page.status_code == 200
     job = ExportJob.objects.filter(format="openai-chat").get()
-    assert f"/projects/support/export/{job.pk}/download/" in html
-    assert job.sha256[:10] in html
+    assert f"/projects/support/export/{job.pk}/download/" in body
+    assert job.sha256[:10] in body
     download = client.get(f"/projects/support/export/{job.pk}/download/")
     assert download.status_code == 200
     assert download["Content-Disposition"].endswith('.zip"')
@@ -508,3 +581,45 @@ def test_api_list_and_detail_use_a_fixed_number_of_queries(
     assert detail["download_url"] == f"/api/v1/exports/{ids[0]}/download/"
     manifest = client.get(detail["manifest_url"])
     assert json.loads(b"".join(manifest.streaming_content))["files"][0]["revision_ids"]
+
+
+def test_sharegpt_help_and_card_send_trl_users_to_openai_chat(project, alice, api, client):
+    client.force_login(alice)
+    body = client.get(reverse("export", args=[project.slug])).content.decode()
+    help_block = body.split('id="format-help"', 1)[1].split("</ul>", 1)[0]
+    sharegpt_help = next(li for li in help_block.split("<li>") if "<code>sharegpt</code>" in li)
+    assert html.escape(SHAREGPT_TRL_NOTE) in sharegpt_help
+    assert "openai-chat" in SHAREGPT_TRL_NOTE and "TRL" in SHAREGPT_TRL_NOTE
+    for n in range(20):
+        make_item(project, f"q{n}", answer=f"a{n}", state="approved")
+    split = {"validation": 0.2, "seed": 1}
+    archive = zipfile.ZipFile(
+        io.BytesIO(export_bytes(api, alice, project, format="sharegpt", split=split))
+    )
+    assert SHAREGPT_TRL_NOTE in archive.read("README.md").decode()
+    archive = zipfile.ZipFile(
+        io.BytesIO(export_bytes(api, alice, project, format="openai-chat", split=split))
+    )
+    assert SHAREGPT_TRL_NOTE not in archive.read("README.md").decode()
+
+
+def test_stage_filter_numbers_stages_from_1_but_keeps_the_stored_value(project, alice, client):
+    ReviewStage.objects.create(project=project, position=1, name="Expert")
+    item = make_item(project, "q", answer="a", state="approved")
+    assert item.current_revision is not None
+    Review.objects.create(
+        item=item, revision=item.current_revision, stage=0, decision=Decision.APPROVE
+    )
+    client.force_login(alice)
+    url = reverse("export", args=[project.slug])
+    body = client.get(url).content.decode()
+    select = body.split('name="stage"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="0">1: Review</option>' in select
+    assert '<option value="1">2: Expert</option>' in select
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(url, {"format": "openai-chat", "stage": "0"})
+    assert response.status_code == 302
+    job = ExportJob.objects.get()
+    assert job.options["filters"]["stage"] == 0  # the API value: 0 is the first stage
+    history = client.get(url).content.decode().split('id="history"', 1)[1]
+    assert "stage ≥ 1" in history and "stage ≥ 0" not in history

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from exports import services as exports
 from imports.services import import_file
@@ -251,16 +252,20 @@ def test_third_party_files_export_in_every_format_and_pass_consumers_checks(
         assert turns[-1] == "gpt"
         assert set(turns[0::2]) == {"human"} and set(turns[1::2]) == {"gpt"}
 
-    # A split export: the zip's card front matter lets datasets find both splits.
-    archive = zipfile.ZipFile(
-        io.BytesIO(export(project, format="openai-chat", split={"validation": 0.2, "seed": 42}))
-    )
+    # A split export: the zip's card front matter lets datasets find both splits. A split
+    # that would leave one side empty (a tiny file) is refused before it runs.
+    try:
+        zipped = export(project, format="openai-chat", split={"validation": 0.2, "seed": 42})
+    except ValidationError as exc:
+        assert "would be empty" in exc.messages[0]
+        return
+    archive = zipfile.ZipFile(io.BytesIO(zipped))
     archive.extractall(tmp_path / "unzipped")
     import datasets
 
     both = datasets.load_dataset(str(tmp_path / "unzipped"), cache_dir=str(tmp_path / "hf-cache2"))
-    validation_rows = json.loads(archive.read("manifest.json"))["files"][1]["rows"]
-    assert set(both) == ({"train", "validation"} if validation_rows else {"train"})
+    assert set(both) == {"train", "validation"}
+    assert json.loads(archive.read("manifest.json"))["files"][1]["rows"]
     assert sum(split.num_rows for split in both.values()) == approved
 
 
