@@ -85,7 +85,14 @@ class ItemSerializer(serializers.Serializer[Any]):
     stage = serializers.IntegerField(allow_null=True)
     priority = serializers.IntegerField()
     messages = serializers.JSONField(allow_null=True, help_text="The current revision's messages.")
-    revision = serializers.IntegerField(allow_null=True)
+    revision = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "The version token: echo it back as base_revision to draft/ and submit/. "
+            "For the annotator working the item, their draft's version (it advances "
+            "on every save); for everyone else, the current revision's id."
+        ),
+    )
     model_draft = serializers.CharField()
     metadata = serializers.JSONField()
     tags = serializers.ListField(child=serializers.CharField())
@@ -102,7 +109,9 @@ class ItemSerializer(serializers.Serializer[Any]):
     assignment = AssignmentOutSerializer(required=False)
     lease_expires_at = serializers.DateTimeField(required=False)
     draft = serializers.JSONField(required=False, allow_null=True)
-    base_revision = serializers.IntegerField(required=False)
+    base_revision = serializers.IntegerField(
+        required=False, help_text="Deprecated: the same number as revision while you hold it."
+    )
     draft_saved_at = serializers.DateTimeField(required=False, allow_null=True)
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
@@ -156,7 +165,10 @@ class ItemView(APIView):
 class DraftView(APIView):
     @extend_schema(request=WorkInput, responses={200: OpenApiTypes.OBJECT, 409: None})
     def put(self, request: Request, item_id: int) -> Response:
-        """Autosave ``{messages, base_revision}``; answers the new ``base_revision``."""
+        """Autosave ``{messages, base_revision}``, ``base_revision`` being the ``revision``
+        the item (or the previous save) returned; answers the new token as ``revision``
+        (and, for older clients, as ``base_revision``: the same number). 409 with the
+        stored text and its token when another tab saved a different text since."""
         ia = item_access(request.user, item_id)
         data = WorkInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -171,6 +183,7 @@ class DraftView(APIView):
             return refusal(exc)
         return Response(
             {
+                "revision": assignment.draft_version,
                 "base_revision": assignment.draft_version,
                 "saved_at": assignment.draft_saved_at.isoformat()
                 if assignment.draft_saved_at
@@ -195,7 +208,9 @@ class LeaseView(APIView):
 class SubmitView(APIView):
     @extend_schema(request=WorkInput, responses={201: OpenApiTypes.OBJECT, 409: None})
     def post(self, request: Request, item_id: int) -> Response:
-        """Submit ``{messages, base_revision}``. Retrying a submit that succeeded returns
+        """Submit ``{messages, base_revision}`` (``base_revision``: the ``revision`` the
+        item or the last save returned; 409 with the stored text when it is stale and
+        the texts differ). Retrying a submit that succeeded returns
         the same revision (200) instead of making a second one (201)."""
         ia = item_access(request.user, item_id)
         data = WorkInput(data=request.data)

@@ -68,7 +68,9 @@ def starting_messages(item: Item, task_type: str) -> list[dict[str, str]]:
         return [*system, {"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
     if source and source[-1]["role"] == "assistant" and task_type == "conversation":
         return source
-    answer = item.model_draft if task_type == "correct" else ""
+    # The importer keeps a chat's final assistant reply as ``model_draft`` for ``correct``
+    # and ``conversation`` projects: the annotator starts from it, the whole chat.
+    answer = item.model_draft if task_type in ("correct", "conversation") else ""
     return [*source, {"role": "assistant", "content": answer}]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from annotation.messages import first_user_text
 from annotation.models import Assignment, AssignmentStatus, Item, Queue, Transition
 from annotation.states import State
 from projects.access import ProjectAccess, project_access
@@ -81,7 +82,7 @@ def item_payload(ia: ItemAccess) -> dict[str, Any]:
         "priority": item.priority,
         "source": item.source,
         "messages": revision.messages if revision else None,
-        "revision": revision.pk if revision else None,
+        "revision": version_token(item, assignment),
         "model_draft": item.model_draft,
         "metadata": item.metadata,
         "tags": item.tags,
@@ -109,7 +110,35 @@ def item_payload(ia: ItemAccess) -> dict[str, Any]:
     return payload
 
 
+def edits_draft(assignment: Assignment | None) -> bool:
+    """Whether ``assignment`` is a turn whose draft its annotator saves and submits (held
+    now, or a lease that ran out and is taken up again on the next save)."""
+    return assignment is not None and assignment.status in (
+        AssignmentStatus.ACTIVE,
+        AssignmentStatus.EXPIRED,
+    )
+
+
+def version_token(item: Item, assignment: Assignment | None) -> int | None:
+    """The one version token: what ``GET /items/{id}/`` and ``next/`` return as
+    ``revision`` and what draft and submit take back as ``base_revision``.
+
+    For the annotator working the item it is their draft's version, which advances on
+    every save that changes the text (and on submit, and when a returned item is taken
+    up for rework), so a second tab or device that saved since is detected and a
+    client that echoes what it was last given never gets a false 409. For everyone
+    else (reviewers, admins, the annotator after submitting) it is the id of the
+    current revision, as before.
+    """
+    if edits_draft(assignment):
+        assert assignment is not None
+        return assignment.draft_version
+    return item.current_revision_id
+
+
 def assignment_payload(assignment: Assignment) -> dict[str, Any]:
+    """The caller's own turn at the item. ``base_revision`` is kept for older clients:
+    while they hold the item it is the same number as ``revision``."""
     return {
         "assignment": {
             "status": assignment.status,
@@ -131,9 +160,7 @@ def my_work(user: Any, project_ids: list[int] | None = None) -> dict[str, Any]:
     if project_ids is not None:
         base = base.filter(item__project_id__in=project_ids)
     rows = list(
-        base.select_related("item", "item__project", "submission")
-        .exclude(status__in=[AssignmentStatus.SKIPPED])
-        .order_by("-leased_at")[:500]
+        base.select_related("item", "item__project", "submission").order_by("-leased_at")[:500]
     )
     groups: dict[str, list[Assignment]] = {
         "drafts": [],
@@ -141,9 +168,18 @@ def my_work(user: Any, project_ids: list[int] | None = None) -> dict[str, Any]:
         "submitted": [],
         "approved": [],
         "flagged": [],
+        "skipped": [],
     }
     for a in rows:
         state = a.item.state
+        # What the chat is about: the first user turn (many chats share a system prompt),
+        # of the annotator's own text when they wrote the prompt (compose), else the item's.
+        mine = a.submission.messages if a.submission is not None else a.draft
+        prompt = first_user_text(mine) or first_user_text(a.item.source)
+        vars(a)["prompt"] = prompt  # read by the template as ``a.prompt``
+        if a.status == AssignmentStatus.SKIPPED:
+            groups["skipped"].append(a)
+            continue
         if a.status in (AssignmentStatus.ACTIVE, AssignmentStatus.EXPIRED):
             if a.status == AssignmentStatus.EXPIRED and state not in (
                 State.QUEUED,

@@ -50,27 +50,40 @@ class ItemMoved(WorkError):
     """The item is not (or no longer) in the state the admin's action starts from."""
 
 
+def _stale(assignment: Assignment, base_revision: int | None) -> bool:
+    """Whether ``base_revision`` names an older version of the caller's draft than the
+    stored one. ``None`` (a client that sends no token) is never stale."""
+    return base_revision is not None and int(base_revision) != assignment.draft_version
+
+
 def save_draft(*, item: Item, user: Any, messages: Any, base_revision: int | None) -> Assignment:
     """Autosave: store ``messages`` as the caller's draft and renew their lease.
 
-    ``base_revision`` is the draft version the caller last loaded or saved; when another
-    tab or device saved since, :class:`StaleDraft` carries the stored text and version
-    so the person chooses. Takes the assignment's row lock.
+    ``base_revision`` is the version token the caller was last given: ``revision`` from
+    ``GET /items/{id}/`` or ``next/``, or from the previous save's answer (see
+    :func:`annotation.selectors.version_token`; the older ``base_revision`` field of
+    those answers is the same number, so clients that echo it keep working). When
+    another tab or device saved a different text since, :class:`StaleDraft` carries
+    the stored text and the current token so the person chooses. Text equal to the
+    stored draft is never a conflict, whatever its token (a reload whose last
+    keep-alive save landed late, a retry): it succeeds and answers the current token.
+    Takes the assignment's row lock.
     """
     cleaned = validate(messages, complete=False)
     now = timezone.now()
     with transaction.atomic():
         assignment = holding(item, user, cleaned)
-        if base_revision is not None and int(base_revision) != assignment.draft_version:
-            raise StaleDraft(
-                STALE_DRAFT,
-                messages=assignment.draft,
-                base_revision=assignment.draft_version,
-                saved_at=assignment.draft_saved_at.isoformat()
-                if assignment.draft_saved_at
-                else None,
-            )
         if cleaned != assignment.draft:
+            if _stale(assignment, base_revision):
+                raise StaleDraft(
+                    STALE_DRAFT,
+                    messages=assignment.draft,
+                    revision=assignment.draft_version,
+                    base_revision=assignment.draft_version,
+                    saved_at=assignment.draft_saved_at.isoformat()
+                    if assignment.draft_saved_at
+                    else None,
+                )
             assignment.draft = cleaned
             assignment.draft_version += 1
             assignment.draft_saved_at = now
@@ -83,6 +96,9 @@ def submit(
     *, item: Item, user: Any, messages: Any, base_revision: int | None
 ) -> tuple[Revision, bool]:
     """Submit the caller's answer; returns the submission and whether it is new.
+
+    ``base_revision`` is the version token, as for :func:`save_draft`: stale only when
+    another tab or device saved a text different from ``messages`` since.
 
     Idempotent: repeating a submit that already succeeded (same text) returns the same
     revision, so a retry after a lost response never makes a second one. Creates one
@@ -103,12 +119,16 @@ def submit(
         ):
             return assignment.submission, False
         assignment = holding(item, user, cleaned)
-        if base_revision is not None and int(base_revision) != assignment.draft_version:
+        if cleaned != assignment.draft and _stale(assignment, base_revision):
             raise StaleDraft(
                 STALE_DRAFT,
                 messages=assignment.draft,
+                revision=assignment.draft_version,
                 base_revision=assignment.draft_version,
-                revision=item.current_revision_id,
+                current_revision=item.current_revision_id,
+                saved_at=assignment.draft_saved_at.isoformat()
+                if assignment.draft_saved_at
+                else None,
             )
         locked = Item.objects.select_for_update().get(pk=item.pk)
         if locked.state not in (State.IN_PROGRESS, State.RETURNED):

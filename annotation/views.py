@@ -7,13 +7,14 @@ script (static/js/editor.js) adds autosave, live checks and shortcuts through th
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -74,10 +75,15 @@ def work(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return _next_or_work(request, project)
     guideline = current_guideline(project)
     mine = selectors.my_work(request.user, [project.pk])
-    open_items = (
-        project.items.filter(state__in=[State.QUEUED, State.IN_PROGRESS])
-        .values_list("state")
-        .annotate(n=Count("id"))
+    # "Waiting" counts what the caller could still be handed: not items they skipped,
+    # flagged or already hold, and not items whose places are all taken.
+    theirs = Assignment.objects.filter(user=request.user).values("item_id")
+    open_items = project.items.filter(state__in=[State.QUEUED, State.IN_PROGRESS]).aggregate(
+        waiting=Count(
+            "id",
+            filter=Q(claims__lt=project.overlap, is_gold=False) & ~Q(pk__in=theirs),
+        ),
+        in_progress=Count("id", filter=Q(state=State.IN_PROGRESS)),
     )
     context = {
         "project": project,
@@ -86,7 +92,7 @@ def work(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "needs_ack": needs_acknowledgement(project, request.user),
         "held": _held(project, request.user),
         "mine": mine,
-        "open": dict(open_items),
+        "open": open_items,
     }
     return render(request, "annotation/work.html", context)
 
@@ -98,12 +104,17 @@ def _editor_context(request: HtmxHttpRequest, ia: selectors.ItemAccess) -> dict[
     history = selectors.item_history(item)
     returned = next((t for t in reversed(history) if t.to_state == State.RETURNED), None)
     editable = assignment is not None and assignment.status == AssignmentStatus.ACTIVE
-    messages_ = (
-        assignment.draft
-        if assignment is not None and assignment.draft is not None
-        else (item.current_revision.messages if item.current_revision else item.source)
-    )
+    if assignment is not None and assignment.draft is not None:
+        messages_ = assignment.draft
+    elif item.current_revision is not None:
+        messages_ = item.current_revision.messages
+    elif project.task_type == "conversation":
+        messages_ = leases.starting_messages(item, project.task_type)  # with the imported reply
+    else:
+        messages_ = item.source
+    turns = _turns(messages_, project.task_type, editable)
     guideline = current_guideline(project)
+    token = selectors.version_token(item, assignment)
     return {
         "project": project,
         "access": ia.access,
@@ -111,14 +122,17 @@ def _editor_context(request: HtmxHttpRequest, ia: selectors.ItemAccess) -> dict[
         "assignment": assignment,
         "editable": editable,
         "messages_list": messages_,
-        "turns": _turns(messages_, project.task_type, editable),
+        "turns": turns,
+        "counts": _counts("\n".join(t["content"] for t in turns if t["counted"])),
+        "revision": token if token is not None else 0,
         "editor_state": {
             "item": item.pk,
             "project": project.pk,
             "slug": project.slug,
             "taskType": project.task_type,
             "messages": messages_,
-            "baseRevision": assignment.draft_version if assignment else 0,
+            # The one version token (``revision`` in the API): sent back as base_revision.
+            "revision": token if token is not None else 0,
             "savedAt": assignment.draft_saved_at.isoformat()
             if assignment and assignment.draft_saved_at
             else None,
@@ -151,22 +165,39 @@ def _topic(item: Any) -> str:
 
 def _turns(messages_: list[dict[str, str]], task_type: str, editable: bool) -> list[dict[str, Any]]:
     """Which turns the annotator may change: all of them in a conversation, the prompt and
-    the answer when composing, the final answer otherwise."""
+    the answer when composing, the final answer otherwise. Those same turns are the ones
+    counted (``counted``), whether the page is editable or read-only."""
     last = len(messages_) - 1
     turns = []
     for n, m in enumerate(messages_):
-        if not editable:
-            locked = True
-        elif task_type == "conversation":
-            locked = False
+        if task_type == "conversation":
+            counted = True
         elif task_type == "compose":
-            locked = m.get("role") == "system"
+            counted = m.get("role") != "system"
         else:
-            locked = not (n == last and m.get("role") == "assistant")
+            counted = n == last and m.get("role") == "assistant"
         turns.append(
-            {"n": n, "role": m.get("role"), "content": m.get("content", ""), "locked": locked}
+            {
+                "n": n,
+                "role": m.get("role"),
+                "content": m.get("content", ""),
+                "locked": not (editable and counted),
+                "counted": counted,
+            }
         )
     return turns
+
+
+_TOKEN_PIECES = re.compile(r"[A-Za-z\u00C0-\u024F]+|\d+|[^\s\w]", re.ASCII)
+
+
+def _counts(text: str) -> dict[str, int]:
+    """Characters, words and estimated tokens of ``text``, as editor.js counts them."""
+    return {
+        "chars": len(text),
+        "words": len(text.split()),
+        "tokens": sum(max(1, -(-len(w) // 6)) for w in _TOKEN_PIECES.findall(text)),
+    }
 
 
 @login_required

@@ -15,7 +15,12 @@
   const csrf = (() => {
     try { return JSON.parse(document.body.getAttribute("hx-headers"))["x-csrftoken"]; } catch (e) { return ""; }
   })();
-  let base = S.baseRevision || 0;
+  // The one version token: the item's ``revision`` as the API returns it, sent back as
+  // base_revision; every save answers the next one.
+  let base = S.revision || 0;
+  const tokenOf = (data) => (data.revision !== undefined ? data.revision : data.base_revision);
+  const hasToken = (data) => tokenOf(data) !== undefined && data.messages !== undefined;
+  const sameText = (a, b) => JSON.stringify((a || []).map((m) => [m.role, m.content])) === JSON.stringify((b || []).map((m) => [m.role, m.content]));
   let saving = false, again = false, conflict = null, submitting = false, timer = null;
 
   function messages() {
@@ -31,6 +36,7 @@
     const d = iso ? new Date(iso) : new Date();
     return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   };
+  let savedLabel = S.savedAt ? "Saved " + hhmm(S.savedAt) : "Not edited yet";
   function setStatus(text, tone) {
     if (!statusEl) return;
     statusEl.textContent = text;
@@ -56,20 +62,21 @@
     if (!S.editable || conflict) return;
     const msgs = messages();
     const text = JSON.stringify(msgs);
-    if (text === lastSaved) return;
     if (saving) { again = true; return; }
+    if (text === lastSaved) { setStatus(savedLabel, "ok"); return; } // changed, then changed back
     saving = true;
     setStatus("Saving…");
     try {
       const r = await api("PUT", S.urls.draft, { messages: msgs, base_revision: base }, keepalive);
       const data = await r.json().catch(() => ({}));
       if (r.ok) {
-        base = data.base_revision; baseInput.value = base; lastSaved = text;
+        base = tokenOf(data); baseInput.value = base; lastSaved = text;
         if (JSON.stringify(messages()) === text) clearLocal();
-        setStatus("Saved " + hhmm(data.saved_at), "ok");
+        savedLabel = "Saved " + hhmm(data.saved_at);
+        setStatus(savedLabel, "ok");
         showLease(data.lease_expires_at);
-      } else if (r.status === 409 && data.base_revision !== undefined) {
-        showConflict(data);
+      } else if (r.status === 409 && hasToken(data)) {
+        if (!showConflict(data, msgs)) { lastSaved = text; savedLabel = "Saved " + hhmm(data.saved_at); setStatus(savedLabel, "ok"); }
       } else if (r.status === 409) {
         showLost(data.detail);
       } else {
@@ -96,7 +103,14 @@
     const el = $("lease");
     if (el && iso) el.textContent = "held until " + hhmm(iso);
   }
-  function showConflict(data) {
+  /* Another tab or device saved since. Two identical texts are no conflict (a reload
+     whose keep-alive save landed late): take the stored version's token and say
+     nothing. Returns whether the person has to choose. */
+  function showConflict(data, mine) {
+    if (sameText(data.messages, mine || messages())) {
+      base = tokenOf(data); baseInput.value = base;
+      return false;
+    }
     conflict = data;
     $("conflict-title").textContent = "This item was saved from another tab or device.";
     $("conflict-detail").textContent = data.saved_at ? "The other version was saved at " + hhmm(data.saved_at) + ". Which text do you want to keep?" : "Which text do you want to keep?";
@@ -104,6 +118,7 @@
     $("keep-mine").hidden = $("use-theirs").hidden = false;
     $("conflict").hidden = false;
     setStatus("Not saved: choose a version", "bad");
+    return true;
   }
   function showLost(detail) {
     $("conflict-title").textContent = "You no longer hold this item.";
@@ -114,12 +129,12 @@
     setStatus("Not saved: your text stays here and on this device", "bad");
   }
   $("keep-mine").addEventListener("click", () => {
-    base = conflict.base_revision; baseInput.value = base; conflict = null;
+    base = tokenOf(conflict); baseInput.value = base; conflict = null;
     $("conflict").hidden = true; lastSaved = ""; save();
   });
   $("use-theirs").addEventListener("click", () => {
     setMessages(conflict.messages || []);
-    base = conflict.base_revision; baseInput.value = base; lastSaved = JSON.stringify(messages());
+    base = tokenOf(conflict); baseInput.value = base; lastSaved = JSON.stringify(messages());
     conflict = null; $("conflict").hidden = true; clearLocal(); setStatus("Loaded the saved version", "ok"); refresh();
   });
 
@@ -130,6 +145,7 @@
     const li = document.createElement("li");
     li.className = "turn role-" + role;
     li.dataset.locked = "0";
+    li.dataset.counted = "1";
     li.innerHTML = '<div class="turn-head"><select name="role" class="role-select" aria-label="Role">' +
       ["system", "user", "assistant"].map((r) => '<option value="' + r + '">' + r[0].toUpperCase() + r.slice(1) + "</option>").join("") +
       '</select><span class="turn-tools"><button type="button" class="tool" data-action="up" title="Move up" aria-label="Move turn up">↑</button>' +
@@ -178,8 +194,12 @@
   }
 
   /* Counts, local checks, diff ------------------------------------------------------ */
+  /* The turns the annotator writes (all of a conversation, prompt and answer when
+     composing, the answer otherwise), editable or shown read-only. */
   function editableText() {
-    return Array.from(list.querySelectorAll("textarea.turn-input")).map((t) => t.value).join("\n");
+    return Array.from(list.querySelectorAll(".turn"))
+      .filter((li) => li.dataset.counted !== "0")
+      .map((li) => li.querySelector("[name=content]").value).join("\n");
   }
   function tokens(text) {
     let n = 0;
@@ -275,10 +295,9 @@
     clearTimeout(timer);
     while (saving) await new Promise((r) => setTimeout(r, 30));
     if (conflict) { submitting = false; button.disabled = false; button.firstChild.textContent = "Submit "; return; }
-    const payload = { messages: msgs, base_revision: base };
     for (let attempt = 0; attempt < 4; attempt++) {
       try {
-        const r = await api("POST", S.urls.submit, payload);
+        const r = await api("POST", S.urls.submit, { messages: msgs, base_revision: base });
         const data = await r.json().catch(() => ({}));
         if (r.ok) {
           clearLocal(); lastSaved = JSON.stringify(msgs);
@@ -288,8 +307,9 @@
           else window.location.assign(S.urls.work);
           return;
         }
-        if (r.status === 409 && data.base_revision !== undefined) showConflict(data);
-        else if (r.status === 409) showLost(data.detail);
+        if (r.status === 409 && hasToken(data)) {
+          if (!showConflict(data, msgs)) continue; // the same text: submit again with its token
+        } else if (r.status === 409) showLost(data.detail);
         else setStatus(data.detail || "Could not submit (error " + r.status + ").", "bad");
         break;
       } catch (e) {

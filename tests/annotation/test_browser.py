@@ -165,3 +165,69 @@ def test_admin_sets_up_a_queue_and_annotator_sees_my_work(new_page, project, ali
     shot(page, "ann-08-my-work")
     page.click("#drafts >> text=Resume")
     assert page.input_value("textarea.turn-input") == "It left the depot this morning."
+
+
+def test_a_conversation_opens_with_its_imported_reply(new_page, project, anna, rita) -> None:
+    project.task_type = TaskType.CONVERSATION
+    project.save(update_fields=["task_type"])
+    # As the importer stores a chat that ends with the assistant: the reply is the draft.
+    item = make_item(
+        project, "I fell off my bike today.", system="Be positive.", draft="Great exercise!"
+    )
+    page = new_page(anna)
+    page.goto(f"/projects/{project.slug}/work/")
+    page.click("#start-working")
+    page.wait_for_url(f"**/items/{item.pk}/")
+    turns = page.locator(".turn")
+    assert turns.count() == 3
+    assert turns.nth(2).locator("select").input_value() == "assistant"
+    assert turns.nth(2).locator("textarea").input_value() == "Great exercise!"
+
+
+def test_a_quick_reload_after_typing_shows_no_conflict(new_page, project, anna) -> None:
+    """The keep-alive save sent as the page unloads lands after the reloaded page was
+    rendered with the previous version: the same text, so no conflict."""
+    item = make_item(project, "What are your opening hours?")
+    page = new_page(anna)
+    page.goto(f"/projects/{project.slug}/work/")
+    page.click("#start-working")
+    page.wait_for_url(f"**/items/{item.pk}/")
+    page.locator("textarea.turn-input").type("We open at nine")
+    _saved(page)
+    held: list = []
+    hold = {"on": True}
+
+    def delay_saves(route) -> None:
+        if route.request.method == "PUT" and hold["on"]:
+            held.append(route)  # answered below, in the order they were sent
+        else:
+            route.continue_()
+
+    page.route("**/draft/", delay_saves)
+    page.locator("textarea.turn-input").type(" sharp.")
+    page.reload()  # within the autosave's delay: the unload sends the keep-alive save
+    # The page rendered the older version, restored the newer text kept on this device
+    # and saves it: two saves of the same text with the same token, held until now.
+    for _ in range(50):
+        if len(held) >= 2:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 2, (len(held), page.inner_text("#save-status"))
+    hold["on"] = False
+    for route in held:
+        route.continue_()
+        page.wait_for_timeout(300)
+    _saved(page)
+    assert page.is_hidden("#conflict")
+    assert page.input_value("textarea.turn-input") == "We open at nine sharp."
+    draft = Assignment.objects.get(item=item).draft
+    assert draft is not None and draft[-1]["content"] == "We open at nine sharp."
+
+
+def test_the_read_only_item_counts_the_shown_answer(new_page, project, anna, rita) -> None:
+    item = make_item(project, "Hours?", answer="Nine to five.", author=anna, state="approved")
+    page = new_page(rita)
+    page.goto(f"/items/{item.pk}/")
+    assert "Nine to five." in page.inner_text(".turn-list")
+    assert page.inner_text("#count-chars") == "13 characters"
+    assert page.inner_text("#count-words") == "3 words"
