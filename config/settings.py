@@ -223,6 +223,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the item states wherever they appear (state, and history's from / to).
+    "ENUM_NAME_OVERRIDES": {"ItemStateEnum": "annotation.states.State"},
 }
 
 # --- Security --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""REST API for imports: start one, watch it, cancel it (``/api/v1/``)."""
+"""REST API for imports: start one, watch it, cancel it, remove it (``/api/v1/``)."""
 
 from __future__ import annotations
 
@@ -136,6 +136,12 @@ class ImportDetailView(APIView):
     @extend_schema(responses=ImportJobSerializer)
     def get(self, request: Request, import_id: int) -> Response:
         return Response(ImportJobSerializer(_job_for(request.user, import_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, import_id: int) -> Response:
+        """Remove a finished, failed or cancelled import (400 while it is not finished)."""
+        services.delete_import(job=_job_for(request.user, import_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ImportCancelView(APIView):

@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,35 @@ NOT_ARRAY = "The file is JSON but not an array of objects; use a JSON array or o
 ARRAY_BROKEN = "The JSON array is broken at line {line}: {error}."
 ARRAY_TOO_BIG = "JSON array files over {limit} are not supported; convert the file to JSON lines."
 CSV_BROKEN = "The CSV file cannot be read at line {line}: {error}."
+BINARY = (
+    "This is not a text file (it looks like {kind}), so it cannot be imported. Upload JSON "
+    "lines, a JSON array, CSV or TSV (UTF-8 text, optionally gzipped)."
+)
+NAMED_NOT_JSON = (
+    "The file {name} is not JSON: line {line} is not valid JSON ({error}). Save it as JSON "
+    "lines (one object per line) or a JSON array; if it is CSV, choose CSV / TSV."
+)
+NAMED_NOT_OBJECTS = "The file {name} is not JSON lines of objects: line {line} is {kind}."
+JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
+HEAD_BYTES = 64 * 1024
+
+# Signatures of the files people upload by mistake, for a message that names them.
+MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive, such as an Excel or Word file"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"PAR1", "a Parquet file"),
+    (b"BZh", "a bzip2 archive"),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+)
+# Bytes that text does not contain: C0 controls other than tab, line ends, form feed, ESC.
+_CONTROL = bytes(c for c in range(32) if c not in (9, 10, 11, 12, 13, 27)) + b"\x7f"
+_TEXT = bytes(c for c in range(256) if c not in _CONTROL)  # to count controls in one call
 
 
 def human_size(n: int) -> str:
@@ -168,12 +198,75 @@ class Source:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def head(self, n: int = 64 * 1024) -> bytes:
+    def head(self, n: int = HEAD_BYTES) -> bytes:
         """The first bytes of the unpacked content, BOM removed (reading starts over)."""
-        data = self.stream.peek(n)[:n]
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise FileProblem(UTF16)
-        return data[3:] if data.startswith(UTF8_BOM) else data
+        return clean_head(self.stream.peek(n)[:n])
+
+
+def clean_head(data: bytes) -> bytes:
+    """``data`` without its UTF-8 BOM; UTF-16 is refused."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileProblem(UTF16)
+    start = data[:512]
+    even, odd = start[0::2].count(0), start[1::2].count(0)
+    if len(start) >= 8 and max(even, odd) * 5 > len(start) * 2 and min(even, odd) * 10 < len(start):
+        raise FileProblem(UTF16)  # every other byte NUL: UTF-16 without a byte order mark
+    return data[3:] if data.startswith(UTF8_BOM) else data
+
+
+def upload_head(file: IO[bytes], n: int = HEAD_BYTES) -> bytes | None:
+    """The first ``n`` unpacked bytes of an upload not yet stored (gzip is unpacked, at
+    most ``n`` bytes of it), read without moving the file; None when a gzip stream is
+    broken (the job reports that)."""
+    file.seek(0)
+    try:
+        data = file.read(n)
+    finally:
+        file.seek(0)
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, n)
+    except zlib.error:
+        return None
+
+
+def binary_kind(head: bytes) -> str | None:
+    """What a file's first bytes look like when they are not text, else None.
+
+    Text never holds a NUL byte; a file that is neither valid UTF-8 nor free of control
+    bytes is binary too. A legacy 8-bit encoding (Latin-1) is text: its rows are then
+    reported one by one as not UTF-8."""
+    for magic, kind in MAGIC:
+        if head.startswith(magic):
+            return kind
+    if b"\x00" in head:
+        return "binary data"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        cut = exc.reason == "unexpected end of data" and exc.start >= len(head) - 3
+        if not cut and len(head.translate(None, delete=_TEXT)) * 100 > len(head):
+            return "binary data"
+    return None
+
+
+def named_json(filename: str) -> bool:
+    name = filename.lower().removesuffix(".gz")
+    return name.endswith(JSON_SUFFIXES)
+
+
+def not_json_message(head: bytes, filename: str) -> str:
+    """Why a file named ``.json``/``.jsonl`` whose first character opens no object or
+    array is not JSON, naming its first non-blank line."""
+    lines = head.split(b"\n")
+    number = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    line = lines[number] if lines else b""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return NAMED_NOT_JSON.format(name=filename, line=number + 1, error=exc.msg.lower())
+    return NAMED_NOT_OBJECTS.format(name=filename, line=number + 1, kind=_object_kind(value))
 
 
 class TooLong:

@@ -43,6 +43,12 @@ ROLE_ALIASES = {
     "chatgpt": "assistant",
 }
 
+# Metadata key of a prompt the file gave in two parts (Alpaca ``instruction`` and
+# ``input``; a CSV's prompt and input columns). The user turn joins them for the
+# annotator, ``normalize_text(f"{instruction}\n{input}")``; the parts, as the file has
+# them, let an exporter write ``instruction`` and ``input`` apart again.
+PROMPT_PARTS = "prompt_parts"
+
 MISSING = "The row has no {field!r} field{hint}."
 WRONG_TYPE = "{field!r} must be {expected}, not {kind}."
 UNKNOWN_ROLE = "Unknown role {role!r}: use system, user or assistant."
@@ -281,7 +287,8 @@ def read_alpaca(row: dict[str, Any], options: dict[str, Any]) -> Iterator[Candid
                 ("user", _text(pair[0], f"history[{i}][0]")),
                 ("assistant", _text(pair[1], f"history[{i}][1]")),
             ]
-    prompt = f"{instruction}\n{extra}" if extra.strip() else instruction
+    has_input = bool(extra.strip())
+    prompt = f"{instruction}\n{extra}" if has_input else instruction
     messages.append(("user", prompt))
     if output.strip():
         messages.append(("assistant", output))
@@ -290,6 +297,8 @@ def read_alpaca(row: dict[str, Any], options: dict[str, Any]) -> Iterator[Candid
     _extras(
         row, {"instruction", "input", "output", "system", "history", "instances", "id"}, candidate
     )
+    if has_input:
+        candidate.metadata[PROMPT_PARTS] = {"instruction": instruction, "input": extra}
     yield candidate
 
 
@@ -506,7 +515,8 @@ def read_csv_row(row: dict[str, Any], options: dict[str, Any]) -> Iterator[Candi
     messages: list[tuple[str, str]] = []
     if cell("system").strip():
         messages.append(("system", cell("system")))
-    messages.append(("user", f"{prompt}\n{extra}" if extra.strip() else prompt))
+    has_input = bool(extra.strip())
+    messages.append(("user", f"{prompt}\n{extra}" if has_input else prompt))
     if cell("response").strip():
         messages.append(("assistant", cell("response")))
     fields = {role: cell(role) for role in ("external_id", "tags", "priority", "source", "licence")}
@@ -520,6 +530,8 @@ def read_csv_row(row: dict[str, Any], options: dict[str, Any]) -> Iterator[Candi
     extra_cells = {k: v for k, v in row.items() if k not in mapped and k and v not in (None, "")}
     if extra_cells:
         candidate.metadata.setdefault("fields", {}).update(extra_cells)
+    if has_input:
+        candidate.metadata[PROMPT_PARTS] = {"instruction": prompt, "input": extra}
     yield candidate
 
 

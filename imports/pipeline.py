@@ -14,16 +14,20 @@ import orjson
 from annotation.messages import hash_normalized, normalize_text
 from imports import formats
 from imports.files import (
+    BINARY,
     EMPTY_FILE,
     FIELD_TOO_LONG,
     FileProblem,
     RowError,
     Source,
+    binary_kind,
     csv_header,
     human_size,
     iter_csv,
     iter_json_array,
     iter_jsonl,
+    named_json,
+    not_json_message,
     sniff_delimiter,
 )
 
@@ -72,14 +76,30 @@ class Plan:
     delimiter: str = ","
 
 
-def detect_container(source: Source) -> str:
-    head = source.head().lstrip()
-    if not head:
+def detect_container(source: Source, *, filename: str = "", chosen: str = "auto") -> str:
+    container = sniff_container(source.head(), filename=filename, chosen=chosen)
+    if container is None:
         raise FileProblem(EMPTY_FILE)
-    if head[:1] == b"[":
+    return container
+
+
+def sniff_container(head: bytes, *, filename: str = "", chosen: str = "auto") -> str | None:
+    """The container the first bytes (BOM removed) show, or None when they are blank.
+
+    Refuses, by content, a file that is not text; and a file named ``.json``/``.jsonl``
+    that is not JSON, unless CSV was chosen on purpose."""
+    kind = binary_kind(head)
+    if kind is not None:
+        raise FileProblem(BINARY.format(kind=kind))
+    first = head.lstrip()[:1]
+    if not first:
+        return None
+    if first == b"[":
         return JSON_ARRAY
-    if head[:1] == b"{":
+    if first == b"{":
         return JSONL
+    if chosen != formats.CSV and named_json(filename):
+        raise FileProblem(not_json_message(head, filename))
     return DELIMITED
 
 
@@ -92,11 +112,11 @@ def _records(source: Source, plan: Plan) -> Iterator[tuple[int, dict[str, Any] |
 
 
 def plan_file(
-    source: Source, chosen: str, options: dict[str, Any]
+    source: Source, chosen: str, options: dict[str, Any], *, filename: str = ""
 ) -> tuple[Plan, Iterator[tuple[int, dict[str, Any] | RowError]]]:
     """Decide container and format, and return the records iterator (positioned at the
     first record)."""
-    container = detect_container(source)
+    container = detect_container(source, filename=filename, chosen=chosen)
     options = dict(options)
     if container == DELIMITED:
         plan = _plan_delimited(source, chosen, options)

@@ -108,7 +108,7 @@ class Run:
     def execute(self, source: Source) -> None:
         job = self.job
         limits = source.limits
-        plan, records = plan_file(source, job.format, job.options)
+        plan, records = plan_file(source, job.format, job.options, filename=job.filename)
         self.writer = Writer(job)
         ImportJob.objects.filter(pk=job.pk).update(
             detected_format=plan.format, options=plan.options

@@ -27,20 +27,22 @@ from django.utils import timezone
 
 from annotation.queues import route_imported_items
 from core.enqueue import enqueue
-from core.models import JobStatus, move_job
+from core.models import FINISHED, JobStatus, move_job
 from imports import formats
 from imports.files import (
     EMPTY_FILE,
     FileProblem,
     Limits,
     Source,
+    clean_head,
     csv_header,
     human_size,
     iter_csv,
     sniff_delimiter,
+    upload_head,
 )
 from imports.models import ImportJob
-from imports.pipeline import DELIMITED, detect_container
+from imports.pipeline import DELIMITED, detect_container, sniff_container
 from imports.run import Run
 from imports.writer import Cancelled
 from projects.models import Project
@@ -55,6 +57,7 @@ BAD_OASST_MODE = "The OpenAssistant mode must be “paths” (one item per conve
 BAD_COLUMNS = "The column mapping must map roles ({roles}) to column names."
 NOT_CANCELLABLE = "This import has already finished."
 NOT_RERUNNABLE = "Only a finished import can be re-run."
+NOT_REMOVABLE = "Only a finished import can be removed; cancel it first."
 CONFLICT = (
     "Another import added some of the same external ids while this one ran; nothing was "
     "imported. Run the import again."
@@ -126,6 +129,7 @@ def create_import_job(
                 "file": f"The file is {human_size(size)}; the largest file this instance accepts is {human_size(limits.max_file_bytes)}."
             }
         )
+    _check_content(upload, name, format)
     with transaction.atomic():
         job = ImportJob(
             project=project,
@@ -142,6 +146,17 @@ def create_import_job(
         if start:
             _enqueue(job)
     return job
+
+
+def _check_content(upload: File[Any], name: str, format: str) -> None:
+    """Refuse at once, by its first bytes, a file that is not text, or a file named
+    ``.json``/``.jsonl`` that is not JSON (a blank or broken-gzip head is left to the job)."""
+    try:
+        head = upload_head(upload)
+        if head is not None:
+            sniff_container(clean_head(head), filename=name, chosen=format)
+    except FileProblem as exc:
+        raise ValidationError({"file": exc.message}) from None
 
 
 def _creator(user: User | None) -> Any:
@@ -207,6 +222,22 @@ def cancel_import(*, job: ImportJob) -> ImportJob:
     return job
 
 
+def delete_import(*, job: ImportJob) -> None:
+    """Remove a finished, failed or cancelled job and its stored file (unless a re-run
+    still reads it). The items it created stay; they no longer name their import."""
+    name = job.file.name
+    with transaction.atomic():
+        deleted, _ = ImportJob.objects.filter(pk=job.pk, status__in=FINISHED).delete()
+        if not deleted:
+            raise ValidationError(NOT_REMOVABLE)
+        shared = bool(name) and ImportJob.objects.filter(file=name).exists()
+    if name and not shared:
+        try:
+            job.file.storage.delete(name)
+        except OSError:  # the record is gone; a stray file is only disk space
+            logger.warning("import %s: could not delete %s", job.pk, name)
+
+
 def import_file(
     *,
     project: Project,
@@ -238,9 +269,30 @@ def import_file(
 
 def preview_file(*, job: ImportJob, rows: int = 5) -> dict[str, Any]:
     """What the column mapping step shows: the container, a CSV's header, its first rows
-    and the columns guessed for each role."""
+    and the columns guessed for each role.
+
+    A file that cannot be read fails the (pending) job with the reason, and the reason
+    is raised as a ``ValidationError``: the job page then shows it."""
+    try:
+        return _preview(job, rows)
+    except FileProblem as exc:
+        error = {"line": exc.line, "field": "", "message": exc.message}
+        move_job(
+            ImportJob,
+            job.pk,
+            source=JobStatus.PENDING,
+            to=JobStatus.FAILED,
+            message=exc.message,
+            errors=[error],
+            phase="",
+        )
+        job.refresh_from_db()
+        raise ValidationError(exc.message) from None
+
+
+def _preview(job: ImportJob, rows: int) -> dict[str, Any]:
     with _local_path(job) as path, Source(path, Limits.from_settings()) as source:
-        container = detect_container(source)
+        container = detect_container(source, filename=job.filename, chosen=job.format)
         if container != DELIMITED:
             return {"container": container, "header": [], "rows": [], "columns": {}}
         delimiter = job.options.get("delimiter") or sniff_delimiter(source.head())

@@ -25,6 +25,11 @@ pages = (
             name="cancel",
         ),
         path(
+            "projects/<slug:slug>/import/<int:import_id>/remove/",
+            views.import_remove,
+            name="remove",
+        ),
+        path(
             "projects/<slug:slug>/import/<int:import_id>/rerun/",
             views.import_rerun,
             name="rerun",

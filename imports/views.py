@@ -86,22 +86,27 @@ def import_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:
-            if data["format"] in ("auto", formats.CSV) and _is_delimited(job):
-                job.phase = "mapping"
-                job.save(update_fields=["phase"])
-                return redirect("imports:columns", slug=project.slug, import_id=job.pk)
-            services.start_import(job=job)
-            return redirect("imports:detail", slug=project.slug, import_id=job.pk)
+            return _after_upload(job, data["format"])
     jobs = ImportJob.objects.filter(project=project).order_by("-created_at")[:20]
     context = {"project": project, "access": access, "form": form, "jobs": jobs, "tab": "import"}
     return render(request, "imports/import.html", context, status=400 if form.errors else 200)
 
 
-def _is_delimited(job: ImportJob) -> bool:
-    try:
-        return bool(services.preview_file(job=job, rows=0)["container"] == DELIMITED)
-    except Exception:  # an unreadable file is reported by the job itself
-        return False
+def _after_upload(job: ImportJob, format: str) -> HttpResponse:
+    """A CSV goes to the column mapping step; any other file starts at once. A file that
+    cannot be read fails the job there and then, and its page says why."""
+    slug = job.project.slug
+    if format in ("auto", formats.CSV):
+        try:
+            delimited = services.preview_file(job=job, rows=0)["container"] == DELIMITED
+        except ValidationError:
+            return redirect("imports:detail", slug=slug, import_id=job.pk)
+        if delimited:
+            job.phase = "mapping"
+            job.save(update_fields=["phase"])
+            return redirect("imports:columns", slug=slug, import_id=job.pk)
+    services.start_import(job=job)
+    return redirect("imports:detail", slug=slug, import_id=job.pk)
 
 
 @login_required
@@ -111,7 +116,10 @@ def import_columns(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpR
     job = _job(access, import_id)
     if job.status != JobStatus.PENDING or job.phase != "mapping":
         return redirect("imports:detail", slug=access.project.slug, import_id=job.pk)
-    preview = services.preview_file(job=job)
+    try:
+        preview = services.preview_file(job=job)
+    except ValidationError:  # the job has failed with the reason; its page shows it
+        return redirect("imports:detail", slug=access.project.slug, import_id=job.pk)
     error = ""
     if request.method == "POST":
         columns = {
@@ -187,6 +195,20 @@ def import_cancel(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpRe
     else:
         messages.success(request, "Cancelling the import; nothing will be written.")
     return redirect("imports:detail", slug=access.project.slug, import_id=job.pk)
+
+
+@login_required
+@require_POST
+def import_remove(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
+    access = project_access(request.user, slug, Role.ADMIN)
+    job = _job(access, import_id)
+    try:
+        services.delete_import(job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("imports:detail", slug=access.project.slug, import_id=job.pk)
+    messages.success(request, f"Removed the import of {job.filename}; the items it made stay.")
+    return redirect("imports:page", slug=access.project.slug)
 
 
 @login_required

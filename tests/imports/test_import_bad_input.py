@@ -104,10 +104,12 @@ def test_invalid_utf8_in_a_json_array(project, alice, write_file):
     assert job.message.startswith("Line 3 is not valid UTF-8")
 
 
-def test_utf16_file(project, alice, write_file):
-    job = run(project, alice, write_file("u16.jsonl", json.dumps(CHAT).encode("utf-16")))
-    assert_nothing_written(job)
-    assert job.message == files.UTF16
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_file_is_refused_before_anything_is_stored(project, alice, write_file, encoding):
+    with pytest.raises(ValidationError) as exc:
+        run(project, alice, write_file("u16.jsonl", json.dumps(CHAT).encode(encoding)))
+    assert exc.value.message_dict == {"file": [files.UTF16]}
+    assert ImportJob.objects.count() == 0
 
 
 def test_truncated_last_line(project, alice, write_file):

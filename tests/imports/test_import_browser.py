@@ -100,3 +100,32 @@ def test_upload_watch_progress_open_report_and_rerun(new_page, alice, project, t
     job = ImportJob.objects.order_by("-id")[0]
     assert (job.status, job.created, job.skip_invalid) == (JobStatus.SUCCEEDED, 119_998, True)
     assert Item.objects.filter(project=project).count() == 119_998
+
+
+def test_a_picture_renamed_jsonl_is_refused_and_a_finished_import_removed(
+    new_page, alice, project, tmp_path
+):
+    """What a new user sees: a clear refusal for a binary file, and a way to tidy up."""
+    picture = tmp_path / "holiday.jsonl"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    page = new_page(alice)
+    page.goto("/projects/support/import/")
+    page.wait_for_load_state("load")
+    page.set_input_files("#id_file", str(picture))
+    page.click("button:has-text('Upload and import')")
+    expect(page.locator("#upload [role=alert]")).to_contain_text(
+        "This is not a text file (it looks like a PNG image)"
+    )
+    assert ImportJob.objects.count() == 0
+    shot(page, "import-05-binary-refused")
+
+    rows = tmp_path / "one.jsonl"
+    rows.write_text(json.dumps({"messages": [{"role": "user", "content": "Hi?"}]}) + "\n")
+    page.set_input_files("#id_file", str(rows))
+    page.click("button:has-text('Upload and import')")
+    expect(page.locator("#job")).to_have_attribute("data-status", "succeeded")
+    page.click("#remove")
+    expect(page.locator("#history")).to_contain_text("No imports yet.")
+    expect(page.locator("body")).to_contain_text("Removed the import of one.jsonl")
+    assert ImportJob.objects.count() == 0 and Item.objects.count() == 1
+    shot(page, "import-06-removed")

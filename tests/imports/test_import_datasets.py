@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from annotation.messages import normalize_text
 from annotation.models import Item
 from core.models import JobStatus
 from imports.pipeline import NO_USER_TURN
@@ -76,6 +77,24 @@ def test_self_instruct_seed_tasks(project, alice):
     prompt = items[with_input["id"]].source[0]["content"]
     assert prompt == f"{with_input['instruction']}\n{with_input['instances'][0]['input']}".strip()
     assert items["seed_task_0"].metadata["fields"]["name"] == "breakfast_suggestion"
+    assert "prompt_parts" not in items[empty_input[0]["id"]].metadata
+
+
+def test_self_instruct_keeps_instruction_and_input_apart(project, alice):
+    """The user turn joins them for the annotator; the parts stay for the exporter."""
+    path = require_datasets() / "self-instruct_seed_tasks.jsonl"
+    import_file(project=project, path=path, user=alice)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    items = {i.external_id: i for i in Item.objects.filter(project=project)}
+    with_input = [r for r in rows if r["instances"][0]["input"].strip()]
+    assert len(with_input) == 125
+    for row in with_input:
+        item = items[row["id"]]
+        parts = item.metadata["prompt_parts"]
+        assert parts == {"instruction": row["instruction"], "input": row["instances"][0]["input"]}
+        joined = normalize_text(f"{parts['instruction']}\n{parts['input']}")
+        assert item.source[-1] == {"role": "user", "content": joined}
+        assert item.reference == normalize_text(row["instances"][0]["output"])
     assert sum(1 for i in items.values() if not i.source[0]["content"].isascii()) >= 1
 
 

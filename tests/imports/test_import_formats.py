@@ -89,6 +89,21 @@ def test_alpaca_jsonl_with_system_and_history(project, alice, write_file):
         {"role": "user", "content": "Translate\nbonjour"},
     ]
     assert item.reference == "hello"
+    assert item.metadata["prompt_parts"] == {"instruction": "Translate", "input": "bonjour"}
+
+
+def test_alpaca_without_input_stores_no_parts(project, alice, write_file):
+    row = {"instruction": "Say hi", "input": "  ", "output": "Hi"}
+    import_file(project=project, path=write_file("a.json", json.dumps([row])), user=alice)
+    assert "prompt_parts" not in Item.objects.get().metadata
+
+
+def test_csv_input_column_keeps_its_parts(project, alice, write_file):
+    path = write_file("t.csv", "instruction,input,output\nSum up,Long text.,Short.\n")
+    import_file(project=project, path=path, user=alice)
+    item = Item.objects.get()
+    assert item.source == [{"role": "user", "content": "Sum up\nLong text."}]
+    assert item.metadata["prompt_parts"] == {"instruction": "Sum up", "input": "Long text."}
 
 
 def test_sharegpt_jsonl_prompt_only(project, alice, write_file):
