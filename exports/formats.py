@@ -142,6 +142,19 @@ def prompt_completion(record: Record, options: RenderOptions) -> list[dict[str, 
     return [{"prompt": prompt, "completion": completion}]
 
 
+def instruction_and_input(record: Record, instruction: str) -> tuple[str, str]:
+    """The instruction and input apart again, as an Alpaca or Self-Instruct file had them
+    (the importer keeps them in the item's metadata), while the prompt still reads as it
+    was imported; an edited prompt is exported whole as the instruction."""
+    parts = record.metadata.get("prompt_parts") if record.metadata else None
+    if not isinstance(parts, dict):
+        return instruction, ""
+    first, extra = str(parts.get("instruction", "")), str(parts.get("input", ""))
+    if messages.normalize_text(f"{first}\n{extra}") != instruction:
+        return instruction, ""
+    return messages.normalize_text(first), messages.normalize_text(extra)
+
+
 def alpaca(record: Record, options: RenderOptions) -> list[dict[str, Any]]:
     """Alpaca as Axolotl and LLaMA-Factory read it: the last user turn is the instruction;
     earlier user/assistant pairs go to ``history`` and a system message to ``system``
@@ -162,6 +175,8 @@ def alpaca(record: Record, options: RenderOptions) -> list[dict[str, Any]]:
     if pending:
         instruction = "\n\n".join([*pending, instruction])
     row: dict[str, Any] = {"instruction": instruction, "input": "", "output": answer}
+    if not history:
+        row["instruction"], row["input"] = instruction_and_input(record, instruction)
     # Only when there is one: most readers expect the three classic keys, and LLaMA-Factory
     # reads these two when present.
     if system:

@@ -16,7 +16,7 @@ from django.db import connection, connections
 
 from annotation.models import Item, Revision, RevisionKind
 from checks.models import CheckResult
-from exports.formats import PREFERENCE, Record, answer_text
+from exports.formats import ALPACA, PREFERENCE, Record, answer_text
 from exports.models import ExportJob
 from projects.models import Guideline
 from reviews.models import Review
@@ -109,7 +109,12 @@ def read_records(
     want_alternatives = job.format == PREFERENCE
     # Columns a format or option does not use are not sent (NULL) nor parsed.
     draft = "i.model_draft" if want_alternatives else "NULL"
-    described = "i.tags, i.metadata" if job.options["include_metadata"] else "NULL, NULL"
+    # Alpaca reads the item's metadata for the instruction and input it was imported with.
+    described = (
+        "i.tags, i.metadata"
+        if job.options["include_metadata"] or job.format == ALPACA
+        else "NULL, NULL"
+    )
     authors: set[int] = set()
     reviewers: set[int] = set()
     versions: set[int] = set()
