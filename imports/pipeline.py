@@ -13,6 +13,7 @@ import orjson
 
 from annotation.messages import hash_normalized, normalize_text
 from imports import formats
+from imports.fields import Candidate
 from imports.files import (
     BINARY,
     EMPTY_FILE,
@@ -186,7 +187,7 @@ def _reads(chosen: str, record: dict[str, Any], options: dict[str, Any]) -> bool
     return True
 
 
-def to_row(candidate: formats.Candidate, line: int, *, field_limit: int) -> Row:
+def to_row(candidate: Candidate, line: int, *, field_limit: int) -> Row:
     """Normalize and validate one conversation; raises RowError for the first problem."""
     messages: list[dict[str, str]] = []
     original: dict[str, str] = {}

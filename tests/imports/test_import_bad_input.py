@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from annotation.models import Item
 from core.models import JobStatus
-from imports import files, formats, pipeline
+from imports import fields, files, formats, pipeline
 from imports.models import ImportJob
 from imports.run import ID_TWICE, INVALID_ROWS
 from imports.services import import_file
@@ -194,7 +194,7 @@ def test_broken_json_array(project, alice, write_file):
         (
             {"messages": [{"role": "tool", "content": "x"}]},
             "messages[0].role",
-            formats.UNKNOWN_ROLE.format(role="tool"),
+            fields.UNKNOWN_ROLE.format(role="tool"),
         ),
         ({"messages": []}, "messages", pipeline.NO_MESSAGES),
         (
