@@ -25,7 +25,7 @@ def test_annotator_draft_and_submit_store_lf(project, anna) -> None:
     assert claim_next(project=project, user=anna) is not None
     messages = [*item.source, {"role": "assistant", "content": CRLF}]
     assignment = save_draft(item=item, user=anna, messages=messages, base_revision=None)
-    assert assignment.draft[-1]["content"] == LF
+    assert assignment.draft is not None and assignment.draft[-1]["content"] == LF
     revision, _ = submit(item=item, user=anna, messages=messages, base_revision=None)
     assert revision.messages[-1]["content"] == LF
 

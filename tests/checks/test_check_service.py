@@ -238,6 +238,7 @@ def test_looking_up_copied_answers_costs_a_few_indexed_queries(
     for n in range(30):
         check(submitted(project, prompt=f"Question {n}?", answer=f"{COPIED} Also note {n}."))
     item = submitted(project, prompt="Repeat it.", answer=COPIED)
+    assert item.current_revision is not None
     messages = item.current_revision.messages
     fp = services.fingerprint(item, messages)
     with django_assert_max_num_queries(4):

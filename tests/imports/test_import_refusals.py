@@ -242,7 +242,7 @@ def test_delete_api(api, alice, anna, oscar, project, other_project, write_file)
 
 
 def test_binary_message_names_common_kinds():
-    assert "ZIP archive" in files.binary_kind(b"PK\x03\x04" + b"\x00" * 40)
+    assert "ZIP archive" in (files.binary_kind(b"PK\x03\x04" + b"\x00" * 40) or "")
     assert files.binary_kind("prompt\ncafé\n".encode()) is None
     assert files.binary_kind("prompt\ncafé\n".encode("latin-1")) is None
     # A multi-byte character cut at the end of the head is not invalid UTF-8.
