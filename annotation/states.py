@@ -21,10 +21,10 @@ class State(models.TextChoices):
 
 
 # (from, to) -> the event that makes the move. A self-move (in_review -> in_review) is a
-# change of review stage.
+# change of review stage. Every edge has a caller: an annotator flags only an item they
+# hold (in progress, or returned to them), a reviewer one in review.
 TRANSITIONS: dict[tuple[str, str], str] = {
     (State.QUEUED, State.IN_PROGRESS): "claim",
-    (State.QUEUED, State.FLAGGED): "flag",
     (State.IN_PROGRESS, State.QUEUED): "release",  # skip, lease expired, overlap slot freed
     (State.IN_PROGRESS, State.IN_PROGRESS): "claim",  # another annotator joins (overlap)
     (State.IN_PROGRESS, State.SUBMITTED): "submit",
@@ -32,7 +32,6 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (State.SUBMITTED, State.IN_REVIEW): "checks_passed",
     (State.SUBMITTED, State.APPROVED): "checks_passed_no_review",
     (State.SUBMITTED, State.RETURNED): "checks_failed",
-    (State.SUBMITTED, State.FLAGGED): "flag",
     (State.RETURNED, State.SUBMITTED): "resubmit",
     (State.RETURNED, State.FLAGGED): "flag",
     (State.IN_REVIEW, State.IN_REVIEW): "advance_stage",
