@@ -46,6 +46,15 @@ class Decision(models.TextChoices):
     FLAG = "flag", "Flag"
 
 
+# How a decision reads once made ("Rejected by rita"), beside the button's imperative label.
+DECISION_DONE = {
+    Decision.APPROVE: "Approved",
+    Decision.REJECT: "Rejected",
+    Decision.EDIT: "Edited and approved",
+    Decision.FLAG: "Flagged",
+}
+
+
 class Review(models.Model):
     # The reason codes in words, set by reviews.selectors.reviews_of for display; not stored.
     reason_labels: list[str]
@@ -88,6 +97,11 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} of item {self.item_id} at stage {self.stage}"
+
+    @property
+    def decision_done(self) -> str:
+        """The decision as it reads once made: "Rejected", "Edited and approved"…"""
+        return DECISION_DONE.get(Decision(self.decision), self.decision)
 
 
 # --- Review policy and review bookkeeping -------------------------------------------

@@ -64,7 +64,9 @@ def test_rubric_scores_are_validated_and_required_ones_enforced(project, anna, r
     )
 
 
-def test_reject_needs_reasons_and_feedback_and_returns_the_item(project, anna, rita, api) -> None:
+def test_reject_needs_reasons_and_feedback_and_returns_the_item(
+    project, alice, anna, rita, api, client
+) -> None:
     item = in_review(project, anna)
     take(project, rita, item)
     with pytest.raises(ValidationError, match="feedback"):
@@ -97,6 +99,10 @@ def test_reject_needs_reasons_and_feedback_and_returns_the_item(project, anna, r
     response = api(anna).get(f"/api/v1/items/{item.pk}/reviews/")
     assert response.status_code == 200
     assert response.json()[0]["feedback"] == "Add the steps for the mobile app."
+    # And on the item page, where the decision reads as done.
+    client.force_login(alice)
+    page = client.get(f"/items/{item.pk}/").content.decode()
+    assert "Rejected by rita" in page and "Reject by" not in page
 
 
 def test_edit_and_approve_makes_a_reviewer_revision_and_runs_checks(
