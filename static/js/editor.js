@@ -34,7 +34,8 @@
 
   const hhmm = (iso) => {
     const d = iso ? new Date(iso) : new Date();
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    // 24-hour HH:MM like the server's |time:"H:i", in the browser's time zone.
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   };
   let savedLabel = S.savedAt ? "Saved " + hhmm(S.savedAt) : "Not edited yet";
   function setStatus(text, tone) {
@@ -103,6 +104,8 @@
     const el = $("lease");
     if (el && iso) el.textContent = "held until " + hhmm(iso);
   }
+  // In the browser's time zone from the first paint, as every later update is.
+  showLease(S.leaseExpiresAt);
   /* Another tab or device saved since. Two identical texts are no conflict (a reload
      whose keep-alive save landed late): take the stored version's token and say
      nothing. Returns whether the person has to choose. */
