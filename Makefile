@@ -26,7 +26,7 @@ run: $(VENV)/.installed
 	@echo "  Scriptorium is running at http://$(HOST):$(PORT)/"
 	@echo "  Log in as admin / admin, annotator / annotator or reviewer / reviewer."
 	@echo ""
-	@DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@DEBUG=$${DEBUG:-1} OUTBOUND_ALLOWED_HOSTS=$${OUTBOUND_ALLOWED_HOSTS:-127.0.0.1,localhost} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

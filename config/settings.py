@@ -42,6 +42,9 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+# Hosts or CIDR ranges that model endpoints may reach although they are private or
+# loopback (everything private is refused otherwise); `make run` allows the local machine.
+OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -65,6 +68,7 @@ INSTALLED_APPS = [
     "annotation",
     "imports",
     "checks",
+    "assist",
     "reviews",
     "exports",
     "overview",
@@ -176,6 +180,7 @@ CELERY_IMPORTS = [
     "exports.tasks",
     "annotation.tasks",
     "checks.tasks",
+    "assist.tasks",
     "reviews.tasks",
 ]
 # Periodic sweepers (celery beat): work whose message was lost with the broker or a killed

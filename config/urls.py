@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("annotation.urls")),
     path("", include("imports.urls")),
     path("", include("checks.urls")),
+    path("", include("assist.urls")),
     path("", include("reviews.urls")),
     path("", include("exports.urls")),
     path("", include("overview.urls")),

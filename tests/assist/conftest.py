@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from tests.assist.fake_llm import fake_llm  # noqa: F401  (fixture)
