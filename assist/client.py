@@ -139,11 +139,8 @@ def complete(
         raise ModelError(str(refused)) from None
     started = time.monotonic()
     try:
-        response = _client(target).chat.completions.create(
-            model=target.model,
-            messages=list(messages),
-            **(params or {}),  # type: ignore[arg-type]
-        )
+        create: Any = _client(target).chat.completions.create  # messages are plain dicts
+        response = create(model=target.model, messages=list(messages), **(params or {}))
     except openai.APITimeoutError:
         raise ModelError(
             f"The model did not answer within {target.timeout:g} s.", retryable=True
