@@ -181,6 +181,7 @@ CELERY_IMPORTS = [
     "annotation.tasks",
     "checks.tasks",
     "assist.tasks",
+    "assist.judging_tasks",
     "reviews.tasks",
 ]
 # Periodic sweepers (celery beat): work whose message was lost with the broker or a killed
