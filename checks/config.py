@@ -7,17 +7,18 @@ a stored option the check no longer has is ignored.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import regex
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from checks.models import CheckConfig, Severity
 from checks.registry import REGISTRY, Check, Option
 from checks.registry.language import language_name
+from checks.registry.rules import REGEX_BUDGET, compile_rule
 from projects.models import Project
 
 UNKNOWN_CHECK = "There is no check called {name!r}."
@@ -126,11 +127,25 @@ def _clean_list(check: Check, option: Option, value: Any) -> list[str]:
     return cleaned
 
 
+# Inputs that make a backtracking pattern blow up; a pattern that cannot finish on
+# them within the check's budget is refused before it is saved.
+_REGEX_PROBES = ("a" * 40 + "!", "x" * 40, "1" * 40 + "a", " " * 40 + "x", "ab" * 20 + "!")
+
+
 def _regex_problem(value: str) -> str:
     try:
-        re.compile(value)
-    except re.error as exc:
+        pattern = compile_rule(value)
+    except regex.error as exc:
         return f"is not a valid regular expression ({exc})"
+    for probe in _REGEX_PROBES:
+        try:
+            pattern.search(probe, timeout=REGEX_BUDGET)
+        except TimeoutError:
+            return (
+                "backtracks too much to run safely (it took over "
+                f"{REGEX_BUDGET:g} s on {len(probe)} characters); nested repetition "
+                "such as (a|aa)+ is the usual cause"
+            )
     return ""
 
 

@@ -4,10 +4,13 @@ rubber-stamp check for ``correct`` tasks."""
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
+
+import regex
 
 from checks.registry.base import (
     CheckContext,
@@ -82,8 +85,21 @@ def check_forbidden_phrases(
     return Verdict.ok("No forbidden phrases.")
 
 
-def compile_rule(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.MULTILINE)
+# Every project pattern runs with this budget per answer, in the web process (live
+# checks) and the worker alike. The ``regex`` package (well kept, Python's syntax, so
+# patterns with look-arounds and back-references keep working) stops a search that
+# overruns it; a linear-time engine such as RE2 would refuse those patterns outright.
+REGEX_BUDGET = 0.2  # seconds
+REGEX_TIMED_OUT = (
+    "The pattern {description} took longer than {budget:g} s on this answer and was "
+    "stopped. Simplify it: nested repetition such as (a|aa)+ makes patterns backtrack."
+)
+
+
+@functools.lru_cache(maxsize=256)
+def compile_rule(pattern: str) -> Any:
+    """The compiled pattern (cached: live checks run it on every pause in typing)."""
+    return regex.compile(pattern, regex.MULTILINE)
 
 
 def check_regex(messages: Messages, context: CheckContext, options: Mapping[str, Any]) -> Verdict:
@@ -92,8 +108,13 @@ def check_regex(messages: Messages, context: CheckContext, options: Mapping[str,
     if not pattern:
         return Verdict.ok("No pattern configured.")
     text = response_text(messages)
-    match = compile_rule(pattern).search(text)
     description = str(options.get("description") or f"/{pattern}/")
+    try:
+        match = compile_rule(pattern).search(text, timeout=REGEX_BUDGET)
+    except TimeoutError:
+        return Verdict.problem(
+            REGEX_TIMED_OUT.format(description=description, budget=REGEX_BUDGET), timed_out=True
+        )
     if options.get("mode") == "forbid":
         if match:
             return Verdict.problem(
