@@ -1,18 +1,13 @@
-# Production image: gunicorn serves the app, the same image runs Celery worker and beat.
+# Production image: gunicorn serves the app (behind the compose file's nginx proxy); the
+# same image runs Celery worker and beat.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
 RUN useradd --create-home --uid 1000 scriptorium
-COPY pyproject.toml README.md ./
-COPY config ./config
-COPY projects ./projects
-COPY annotation ./annotation
-COPY reviews ./reviews
-COPY templates ./templates
-COPY static ./static
-COPY manage.py ./
+# Everything but what .dockerignore leaves out (tests, benchmarks, local state).
+COPY . .
 RUN pip install . && \
     DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput && \
     mkdir -p /data/media && chown -R scriptorium /data

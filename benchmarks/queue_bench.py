@@ -47,8 +47,8 @@ SLUG = "queue-bench"
 
 def prepare(items: int, annotators: int, overlap: int) -> tuple[int, list[str]]:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
+    from accounts.services import issue_token
     from annotation.models import Assignment, Item
     from annotation.queues import default_queue
     from projects import services
@@ -109,7 +109,7 @@ def prepare(items: int, annotators: int, overlap: int) -> tuple[int, list[str]]:
     for n in range(annotators):
         user, _ = User.objects.get_or_create(username=f"bench-annotator-{n}")
         services.set_member(project=project, username=user.username, role=Role.ANNOTATOR)
-        tokens.append(Token.objects.get_or_create(user=user)[0].key)
+        tokens.append(issue_token(user=user, name="queue bench")[0])
     return project.pk, tokens
 
 

@@ -6,6 +6,7 @@ no service: SQLite, and Celery tasks run in-process when ``REDIS_URL`` is unset.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -56,7 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     # Along the flow of one item; each app imports only those above it (pyproject.toml's
     # import-linter contract).
     "core",
+    "accounts",
     "projects",
     "annotation",
     "imports",
@@ -86,7 +88,28 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.HtmxMessagesMiddleware",
     "config.errors.AppErrorPages",
+    # Last: turns a lockout found while authenticating into the "locked out" page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Logins: lockout after repeated failures, by account and by address ---------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_VERBOSE = False
+# Behind the compose proxy the client's address is in X-Forwarded-For; directly exposed,
+# that header is the client's to forge, so only REMOTE_ADDR counts.
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if env_bool("TRUST_X_FORWARDED_FOR") else ("REMOTE_ADDR",)
+)
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -211,8 +234,9 @@ else:
 # --- REST API --------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so a missing or bad token answers 401 with WWW-Authenticate: Token.
+        "accounts.auth.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -220,6 +244,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Anonymous calls (only the token exchange answers them) and the token exchange itself
+    # are throttled per address; the lockout above counts failures per account as well.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "auth": "20/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Scriptorium API",

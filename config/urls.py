@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Each app declares full paths (pages under /projects/<slug>/…, its API under
     # /api/v1/…) and is mounted once, in the order of the flow.
+    path("", include("accounts.urls")),
     path("", include("projects.urls")),
     path("", include("annotation.urls")),
     path("", include("imports.urls")),

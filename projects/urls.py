@@ -20,7 +20,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.guideline_acknowledge,
         name="acknowledge",
     ),
-    path("api/v1/auth/token/", api.TokenView.as_view(), name="api-token"),
     path("api/v1/users/", api.UsersView.as_view(), name="api-users"),
     path(
         "api/v1/projects/<int:project_id>/members/", api.MembersView.as_view(), name="api-members"

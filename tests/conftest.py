@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
@@ -32,6 +33,13 @@ def _tasks_in_process() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> None:
+    """Each test starts with the test client's address unthrottled (the cache outlives
+    a test's database transaction)."""
+    cache.delete_many([f"throttle_{scope}_127.0.0.1" for scope in ("anon", "auth")])
 
 
 def _user(username: str, **extra: Any) -> Any:

@@ -47,7 +47,7 @@ def test_demo_blocks_what_its_guideline_forbids(demo) -> None:
 def test_demo_guideline_names_a_skip_reason_the_editor_offers(demo, client) -> None:
     guideline = Guideline.objects.get(project=demo).body
     assert 'the reason "I lack the expertise"' in guideline
-    client.login(username="admin", password="admin")
+    client.post("/login/", {"username": "admin", "password": "admin"})
     lease = client.post(f"/api/v1/projects/{demo.pk}/next/")
     assert lease.status_code == 200, lease.content
     html = client.get(f"/items/{lease.json()['id']}/").content.decode()
