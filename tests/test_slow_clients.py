@@ -137,7 +137,7 @@ def slow_sockets(port: int, n: int) -> list[socket.socket]:
 
 
 def test_slow_clients_do_not_stop_the_app_behind_the_proxy(shape: tuple[int, int]) -> None:
-    app_port, proxy_port = shape
+    _, proxy_port = shape
     held = slow_sockets(proxy_port, SLOW_SOCKETS)
     try:
         time.sleep(1)
