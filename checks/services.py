@@ -10,7 +10,6 @@ results, on purpose.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from checks.models import CheckResult, DuplicateBand, DuplicateEntry, Outcome, S
 from checks.registry import REGISTRY, CheckContext, Duplicate
 from checks.registry import duplicates as dup
 from checks.registry.pii import redact_messages
+from core.text import loads_json
 from projects.models import Project
 
 BAD_MESSAGES = "The messages could not be read: send a JSON list of {role, content} objects."
@@ -381,8 +381,8 @@ def live_results(*, project: Project, messages: Any, item: Item | None = None) -
     same functions as the worker, without the corpus checks."""
     if isinstance(messages, str):
         try:
-            messages = json.loads(messages)
-        except json.JSONDecodeError:
+            messages = loads_json(messages)
+        except ValueError:
             raise ValidationError(BAD_MESSAGES) from None
     if not isinstance(messages, list):
         raise ValidationError(BAD_MESSAGES)

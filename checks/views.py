@@ -3,7 +3,6 @@ live endpoint the annotator's editor calls while its user types."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -22,6 +21,7 @@ from checks.config import ConfiguredCheck
 from checks.models import Severity
 from checks.recheck import start_recheck
 from core.htmx import HtmxHttpRequest, render_page
+from core.text import loads_json
 from projects.access import ProjectAccess, project_access
 from projects.models import Job, Role
 
@@ -207,7 +207,7 @@ def redact(request: HttpRequest, slug: str) -> JsonResponse:
     answers ``{"messages": [...]}``."""
     access = project_access(request.user, slug, Role.ANNOTATOR)
     try:
-        raw = json.loads(request.POST.get("messages", ""))
+        raw = loads_json(request.POST.get("messages", ""))
         redacted = services.redact(project=access.project, messages=raw)
     except (ValueError, ValidationError):
         return JsonResponse({"detail": services.BAD_MESSAGES}, status=400)

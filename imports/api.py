@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.text import loads_json
 from imports import formats, services
 from imports.models import ImportJob
 from imports.services import written_so_far
@@ -86,7 +86,7 @@ def _options(data: dict[str, Any]) -> dict[str, Any]:
     options = data.get("options") or {}
     if isinstance(options, str):
         try:
-            options = json.loads(options)
+            options = loads_json(options)
         except ValueError:
             raise ValidationError({"options": "options must be a JSON object."}) from None
     if not isinstance(options, dict):

@@ -135,6 +135,8 @@ def check_json(messages: Messages, context: CheckContext, options: Mapping[str, 
             text = fenced.group(1)
     try:
         value = json.loads(text)
+    except RecursionError:
+        return Verdict.problem("The answer is JSON nested too deeply to read.")
     except json.JSONDecodeError as exc:
         return Verdict.problem(
             f"The answer is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
