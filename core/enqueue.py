@@ -11,10 +11,16 @@ that an app further down the flow carries out.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import current_app
 from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+log = logging.getLogger(__name__)
+# A broker that does not answer within about a second is treated as down.
+BROKER_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
 
 
 def enqueue(task_name: str, *args: Any, **kwargs: Any) -> None:
@@ -27,7 +33,16 @@ def enqueue(task_name: str, *args: Any, **kwargs: Any) -> None:
             current_app.loader.import_default_modules()
         # ``apply_async`` on the registered task, not ``send_task``: only the former runs
         # in-process when ``task_always_eager`` is on.
-        current_app.tasks[task_name].apply_async(args=args, kwargs=kwargs)
+        task = current_app.tasks[task_name]
+        if current_app.conf.task_always_eager:
+            task.apply_async(args=args, kwargs=kwargs)
+            return
+        try:
+            task.apply_async(args=args, kwargs=kwargs, retry_policy=BROKER_RETRY)
+        except (KombuOperationalError, ConnectionError, OSError) as error:
+            # The change is committed; what it started waits for a sweeper (stuck
+            # submissions, pending jobs) instead of turning a saved change into an error.
+            log.warning("Broker unreachable; %s%r left for the sweeper: %s", task_name, args, error)
 
     transaction.on_commit(send)
 
