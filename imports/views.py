@@ -4,8 +4,6 @@ the progress section refreshes itself."""
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.csvsafe import csv_text
 from core.htmx import HtmxHttpRequest, add_form_errors, render_page
 from core.models import JobStatus
 from imports import formats, services
@@ -229,22 +228,14 @@ def import_rerun(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpRes
     return redirect("imports:detail", slug=access.project.slug, import_id=again.pk)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 def import_errors_csv(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
     """The error report as CSV: line, field, message."""
     access = project_access(request.user, slug, Role.ADMIN)
     job = _job(access, import_id)
-    writer = csv.writer(_Echo())
-    lines = [writer.writerow(["line", "field", "message"])]
-    lines += [
-        writer.writerow([e.get("line") or "", e.get("field", ""), e.get("message", "")])
-        for e in job.errors
-    ]
-    response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
+    rows = ([e.get("line") or "", e.get("field", ""), e.get("message", "")] for e in job.errors)
+    response = HttpResponse(
+        csv_text(["line", "field", "message"], rows), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
     return response
