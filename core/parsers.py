@@ -4,23 +4,15 @@ client could send is either a 400 with a message or text that can be stored."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from rest_framework import exceptions, parsers
 
+from core.text import clean_text
+
 MAX_DEPTH = 64
 TOO_DEEP = f"The JSON is nested too deeply (at most {MAX_DEPTH} levels)."
 NOT_JSON = "The body is not valid JSON: {problem}."
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def clean_text(value: str) -> str:
-    """``value`` without NUL characters and with unpaired surrogates (which no database
-    or UTF-8 encoder takes) replaced by U+FFFD, the replacement character."""
-    if "\x00" in value:
-        value = value.replace("\x00", "")
-    return _SURROGATE.sub("\ufffd", value)
 
 
 def _clean(data: Any, depth: int = 0) -> Any:

@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from typing import IO, Any
 
 import orjson
 from django.conf import settings
+
+from core.text import clean_data
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -269,6 +272,10 @@ def not_json_message(head: bytes, filename: str) -> str:
     return NAMED_NOT_OBJECTS.format(name=filename, line=number + 1, kind=_object_kind(value))
 
 
+ESCAPED_NUL = b"\\u0000"
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 class TooLong:
     """Marker for a line over the row limit (its bytes were skipped)."""
 
@@ -332,6 +339,8 @@ def iter_jsonl(source: Source) -> Iterator[tuple[int, dict[str, Any] | RowError]
         if not isinstance(value, dict):
             yield number, RowError(NOT_OBJECT.format(kind=_object_kind(value)))
             continue
+        if ESCAPED_NUL in raw:  # a cheap scan; rows without one are not walked
+            value = clean_data(value)
         yield number, value
 
 
@@ -379,6 +388,8 @@ def iter_json_array(source: Source) -> Iterator[tuple[int, dict[str, Any] | RowE
         counted = p
         return line
 
+    # NUL and unpaired surrogates decode here but no database stores them.
+    unclean = "\\u0000" in text or _ESCAPED_SURROGATE.search(text) is not None
     pos = _skip_ws(text, pos + 1)
     if pos < len(text) and text[pos] == "]":
         return
@@ -393,7 +404,7 @@ def iter_json_array(source: Source) -> Iterator[tuple[int, dict[str, Any] | RowE
         except RecursionError:
             raise FileProblem(f"Line {start}: {TOO_DEEP}", line=start) from None
         if isinstance(value, dict):
-            yield start, value
+            yield start, clean_data(value) if unclean else value
         else:
             yield start, RowError(NOT_OBJECT.format(kind=_object_kind(value)))
         pos = _skip_ws(text, pos)
