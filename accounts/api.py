@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import ParseError, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,8 @@ from accounts import services
 from accounts.models import ApiToken
 from accounts.services import LOCKED_OUT, lockout_minutes
 from core.api import RefuseUnknownFields, request_user
+
+NOT_AN_OBJECT = 'Send a JSON object: {"username": …, "password": …}.'
 
 
 class TokenInputSerializer(AuthTokenSerializer):
@@ -47,6 +49,8 @@ class TokenView(APIView):
 
     @extend_schema(request=TokenInputSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise ParseError(NOT_AN_OBJECT)
         credentials = {"username": str(request.data.get("username", ""))[:150]}
         if AxesProxyHandler.is_locked(request._request, credentials):
             raise Throttled(detail=LOCKED_OUT.format(minutes=lockout_minutes()))
