@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Item
+from annotation.selectors import item_access
 from core.api import request_user
 from projects.access import project_access
 from projects.models import Role
@@ -85,7 +86,8 @@ class ItemReviewsView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, item_id: int) -> Response:
-        item = self._item(request, item_id, Role.ANNOTATOR)
+        # The item's own visibility rule: an annotator sees the items they worked on.
+        item = item_access(request.user, item_id).item
         return Response(selectors.item_reviews(item))
 
     @extend_schema(request=DecisionInputSerializer, responses={201: OpenApiTypes.OBJECT})

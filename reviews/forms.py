@@ -21,6 +21,11 @@ else:
     _FormSet = forms.BaseFormSet  # not subscriptable at run time
 
 SAMPLE_PERCENT = "The sample share is a number from 0 to 100 (100 = every item)."
+JUDGE_BELOW_FIELD = "A judge score from 0 to 4, or empty for no rule."
+JUDGE_PERCENTS = (
+    "Write judge score: sample % pairs, scores 0 to 4 and shares 0 to 100, "
+    "separated by commas, e.g. 4: 10, 3: 50."
+)
 GOLD_PERCENT = "The gold share is a number from 0 to 100."
 NO_SUCH_ITEM = "There is no item with that number in this project."
 
@@ -35,6 +40,29 @@ def percent(rate: float) -> float | int:
 
 def _range_messages(message: str) -> dict[str, str]:
     return {"invalid": message, "min_value": message, "max_value": message, "required": message}
+
+
+def parse_judge_percents(text: str) -> dict[str, float]:
+    """``"4: 10, 3: 50 %"`` as ``{"3": 0.5, "4": 0.1}``: the share of answers reviewed per
+    judge score. Raises ``ValidationError`` with ``JUDGE_PERCENTS`` otherwise."""
+    rates: dict[str, float] = {}
+    for part in text.replace(";", ",").split(","):
+        if not part.strip():
+            continue
+        score, sep, share = part.replace("=", ":").partition(":")
+        try:
+            value = float(share.replace("%", "").strip())
+        except ValueError:
+            raise forms.ValidationError(JUDGE_PERCENTS) from None
+        if not sep or score.strip() not in {"0", "1", "2", "3", "4"} or not 0 <= value <= 100:
+            raise forms.ValidationError(JUDGE_PERCENTS)
+        rates[score.strip()] = round(value / 100, 4)
+    return dict(sorted(rates.items()))
+
+
+def format_judge_percents(rates: dict[str, float]) -> str:
+    """The inverse of ``parse_judge_percents``: ``"3: 50, 4: 10"``."""
+    return ", ".join(f"{score}: {percent(rate)}" for score, rate in sorted(rates.items()))
 
 
 def _unless_bound(data: Any, initial: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
@@ -102,6 +130,13 @@ class StageForm(RowForm):
     )
     reviewers = forms.MultipleChoiceField(required=False)
     allow_prior = forms.BooleanField(required=False)
+    judge_below = forms.IntegerField(
+        min_value=0, max_value=4, required=False, error_messages=_range_messages(JUDGE_BELOW_FIELD)
+    )
+    judge_percents = forms.CharField(max_length=200, required=False)
+
+    def clean_judge_percents(self) -> dict[str, float]:
+        return parse_judge_percents(self.cleaned_data.get("judge_percents") or "")
 
     def __init__(self, *args: Any, reviewer_choices: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -113,11 +148,14 @@ class StageForm(RowForm):
             "percent": "sample percent",
             "min_approvals": "approvals",
             "reviewers": "reviewers",
+            "judge_below": "always review below judge score",
+            "judge_percents": "sample percent by judge score",
         }
         for field, what in aria.items():
             self.fields[field].widget.attrs["aria-label"] = f"{self.row_label} {what}"
         if self.is_new:
             self.fields["name"].widget.attrs["placeholder"] = "Add a stage, e.g. Expert review"
+        self.fields["judge_percents"].widget.attrs["placeholder"] = "e.g. 4: 10"
 
 
 class StageFormSet(RowFormSet):
@@ -137,6 +175,8 @@ class StageFormSet(RowFormSet):
                 "min_approvals": row["min_approvals"],
                 "reviewers": [self.usernames[pk] for pk in row["reviewers"]],
                 "allow_prior_reviewers": row["allow_prior"],
+                "judge_always_below": row.get("judge_below"),
+                "judge_sample_rates": row.get("judge_percents") or {},
             }
             for row in self.rows()
         ]
@@ -162,6 +202,8 @@ def stage_formset(
             "min_approvals": s.min_approvals,
             "reviewers": [str(u.pk) for u in s.reviewers.all()],
             "allow_prior": s.allow_prior_reviewers,
+            "judge_below": s.judge_always_below,
+            "judge_percents": format_judge_percents(s.judge_sample_rates or {}),
         }
         for s in stages
     ]

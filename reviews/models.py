@@ -28,6 +28,17 @@ class ReviewStage(models.Model):
         default=False,
         help_text="Let people who reviewed the item at an earlier stage review it here too.",
     )
+    # Targeted review: the judge's score (0 to 4) of the answer changes the sample rate.
+    judge_always_below = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Always review an answer the judge scored below this (0 to 4); empty: no rule.",
+    )
+    judge_sample_rates = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Sample rate per judge score instead of sample_rate, e.g. {"4": 0.1}.',
+    )
 
     class Meta:
         ordering = ["project", "position"]

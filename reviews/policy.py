@@ -26,6 +26,14 @@ CRITERION_LABEL = "Every rubric criterion needs a name."
 REASON_LABEL = "Every reason code needs a name."
 GOLD_REFERENCE = "A gold item needs a reference answer."
 GOLD_RATE = "The gold rate must be between 0 and 1."
+JUDGE_BELOW = (
+    "'Always review below' must be a judge score from 0 to 4 (e.g. 2: always review "
+    "answers scored 0 or 1), or empty for no rule."
+)
+JUDGE_RATES = (
+    "Judge sample rates map a judge score from 0 to 4 to a sample rate between 0 and 1, "
+    'e.g. {"4": 0.1} to review 10 % of the answers the judge scored 4.'
+)
 
 MAX_STAGES = 10
 DEFAULT_STAGE = {"name": "Review", "sample_rate": 1.0, "min_approvals": 1}
@@ -95,6 +103,32 @@ def _clean_stage_reviewers(name: str, usernames: Any, reviewer_ids: dict[str, in
     return [reviewer_ids[str(u)] for u in usernames]
 
 
+def _clean_judge_below(raw: Any) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 4:
+        raise ValueError(JUDGE_BELOW)
+    return int(raw)
+
+
+def _clean_judge_rates(raw: Any) -> dict[str, float]:
+    """``{"score": rate}`` with scores "0" to "4" and rates 0 to 1, in score order."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError(JUDGE_RATES)
+    rates: dict[str, float] = {}
+    for key, value in raw.items():
+        score = str(key).strip()
+        if score not in {"0", "1", "2", "3", "4"} or isinstance(value, bool | str):
+            raise ValueError(JUDGE_RATES)
+        rate = _clean_rate(value)
+        if rate < 0:
+            raise ValueError(JUDGE_RATES)
+        rates[score] = rate
+    return dict(sorted(rates.items()))
+
+
 def _clean_stage(raw: Any, index: int, reviewer_ids: dict[str, int]) -> dict[str, Any]:
     name = str(raw.get("name") or "").strip() if isinstance(raw, dict) else ""
     if not name:
@@ -105,19 +139,27 @@ def _clean_stage(raw: Any, index: int, reviewer_ids: dict[str, int]) -> dict[str
     approvals = raw.get("min_approvals", 1)
     if isinstance(approvals, bool) or not isinstance(approvals, int) or not 1 <= approvals <= 5:
         raise _stage_error(f"{name}: {MIN_APPROVALS}")
+    try:
+        judge_below = _clean_judge_below(raw.get("judge_always_below"))
+        judge_rates = _clean_judge_rates(raw.get("judge_sample_rates"))
+    except ValueError as exc:
+        raise _stage_error(f"{name}: {exc}") from None
     return {
         "name": name[:100],
         "sample_rate": rate,
         "min_approvals": approvals,
         "reviewers": _clean_stage_reviewers(name, raw.get("reviewers") or [], reviewer_ids),
         "allow_prior_reviewers": bool(raw.get("allow_prior_reviewers", False)),
+        "judge_always_below": judge_below,
+        "judge_sample_rates": judge_rates,
     }
 
 
 def set_review_stages(*, project: Project, stages: list[dict[str, Any]]) -> list[ReviewStage]:
     """Replace ``project``'s ordered review stages with ``stages`` (each ``{name,
-    sample_rate, min_approvals, reviewers?, allow_prior_reviewers?}``; ``reviewers`` are
-    usernames of project reviewers, empty for all of them).
+    sample_rate, min_approvals, reviewers?, allow_prior_reviewers?, judge_always_below?,
+    judge_sample_rates?}``; ``reviewers`` are usernames of project reviewers, empty for
+    all of them; the judge rules are described in ``reviews.routing``).
 
     Stages keep their position; items already at a stage keep the approvals they
     needed when they arrived. Items waiting at a position that no longer exists

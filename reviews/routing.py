@@ -6,6 +6,13 @@ needs moves to the next stage that samples it, or is approved after the last one
 Sampling is a stable hash of the item and the stage position, so running the routing
 again never changes which items a stage reviews. Each stay of an item at a stage is a
 ``StageVisit``: opened on arrival, closed with its outcome when the item leaves.
+
+Targeted review: a stage may let the judge's score of the answer (the automated check
+``judge`` on the item's current revision, 0 "very bad" to 4 "excellent") change its
+rate: always review below ``judge_always_below``, and use ``judge_sample_rates[score]``
+instead of ``sample_rate`` where one is given. An answer without a judge score (the
+check is off, has not run, or the judge's answer could not be read) is sampled at the
+stage's plain ``sample_rate``.
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ from django.utils import timezone
 from annotation.models import Item
 from annotation.states import State
 from annotation.transitions import transition
+from checks.models import CheckResult
 from reviews.models import ReviewLease, ReviewStage, StageVisit
 from reviews.scoring import score_gold
+
+JUDGE_CHECK = "judge"
 
 
 def sampled(item_id: int, position: int, rate: float) -> bool:
@@ -35,10 +45,50 @@ def sampled(item_id: int, position: int, rate: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
 
+def judge_score(revision_id: int | None) -> int | None:
+    """The judge's score (0 to 4) of revision ``revision_id``, from its latest ``judge``
+    check result; ``None`` when there is none or the judge's answer was invalid."""
+    if revision_id is None:
+        return None
+    result = (
+        CheckResult.objects.filter(revision_id=revision_id, name=JUDGE_CHECK)
+        .order_by("-created_at", "-id")
+        .values_list("details", flat=True)
+        .first()
+    )
+    score = result.get("score") if isinstance(result, dict) else None
+    if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 4:
+        return None
+    return score
+
+
+def uses_judge(stage: ReviewStage) -> bool:
+    """Whether ``stage``'s sampling depends on the judge's score."""
+    return stage.judge_always_below is not None or bool(stage.judge_sample_rates)
+
+
+def stage_rate(stage: ReviewStage, score: int | None) -> float:
+    """The share of items ``stage`` reviews among answers the judge scored ``score``."""
+    if score is None:
+        return stage.sample_rate
+    if stage.judge_always_below is not None and score < stage.judge_always_below:
+        return 1.0
+    rates = stage.judge_sample_rates or {}
+    return float(rates.get(str(score), stage.sample_rate))
+
+
 def next_stage(item: Item, *, start: int) -> ReviewStage | None:
-    """The first stage at or after position ``start`` that samples ``item``."""
+    """The first stage at or after position ``start`` that samples ``item``, at the rate
+    its judge rules give for the judge's score of the item's current revision."""
+    score: int | None = None
+    looked_up = False  # the score is read once, and only when a stage has judge rules
     for stage in ReviewStage.objects.filter(project_id=item.project_id, position__gte=start):
-        if sampled(item.pk, stage.position, stage.sample_rate):
+        rate = stage.sample_rate
+        if uses_judge(stage):
+            if not looked_up:
+                score, looked_up = judge_score(item.current_revision_id), True
+            rate = stage_rate(stage, score)
+        if sampled(item.pk, stage.position, rate):
             return stage
     return None
 

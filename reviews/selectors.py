@@ -36,7 +36,8 @@ from reviews.services import stages_for
 
 def review_stages(project: Project) -> list[dict[str, Any]]:
     """The project's review policy as the API shows it: ordered
-    ``{name, sample_rate, min_approvals, reviewers, allow_prior_reviewers}``."""
+    ``{name, sample_rate, min_approvals, reviewers, allow_prior_reviewers,
+    judge_always_below, judge_sample_rates}``."""
     stages = ReviewStage.objects.filter(project=project).prefetch_related("reviewers")
     return [
         {
@@ -45,6 +46,8 @@ def review_stages(project: Project) -> list[dict[str, Any]]:
             "min_approvals": s.min_approvals,
             "reviewers": sorted(u.username for u in s.reviewers.all()),
             "allow_prior_reviewers": s.allow_prior_reviewers,
+            "judge_always_below": s.judge_always_below,
+            "judge_sample_rates": s.judge_sample_rates,
         }
         for s in stages
     ]

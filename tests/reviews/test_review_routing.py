@@ -28,6 +28,8 @@ def test_new_project_has_one_review_stage_and_default_rubric_and_reasons(project
             "min_approvals": 1,
             "reviewers": [],
             "allow_prior_reviewers": False,
+            "judge_always_below": None,
+            "judge_sample_rates": {},
         }
     ]
     keys = list(RubricCriterion.objects.filter(project=project).values_list("key", flat=True))
@@ -71,6 +73,8 @@ def test_set_review_stages_validates(project, rita, anna) -> None:
         "min_approvals": 1,
         "reviewers": ["rita"],
         "allow_prior_reviewers": False,
+        "judge_always_below": None,
+        "judge_sample_rates": {},
     }
 
 
