@@ -12,15 +12,14 @@ from typing import Any
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation import leases, services
-from annotation.selectors import ItemAccess, item_access, item_payload, project_items
+from annotation import leases, selectors, services
+from annotation.selectors import ItemAccess, item_access, item_payload
 from annotation.states import State
 from core.api import RefuseUnknownFields
 from projects.access import project_access
@@ -30,14 +29,27 @@ from projects.models import Role
 class WorkInput(serializers.Serializer[Any]):
     messages = serializers.JSONField()
     base_revision = serializers.IntegerField(required=False, allow_null=True)
+    active_seconds = serializers.IntegerField(
+        min_value=0,
+        max_value=86_400,
+        required=False,
+        allow_null=True,
+        help_text="Seconds of active editing since the previous save (capped by the server "
+        "at the time that has passed).",
+    )
 
 
 class SkipInput(serializers.Serializer[Any]):
-    reason = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(
+        allow_blank=True, help_text="One of the project's skip_reasons (or your own, with Other)."
+    )
+    note = serializers.CharField(allow_blank=True, required=False, default="")
 
 
 class FlagInput(serializers.Serializer[Any]):
-    category = serializers.ChoiceField(choices=list(services.FLAG_CATEGORIES))
+    category = serializers.CharField(
+        allow_blank=True, help_text="One of the project's flag_categories."
+    )
     note = serializers.CharField(allow_blank=True, required=False, default="")
 
 
@@ -104,6 +116,12 @@ class ItemSerializer(serializers.Serializer[Any]):
         help_text="[{name, outcome: pass | warn | fail, message}] for the current revision.",
     )
     is_gold = serializers.BooleanField(required=False, help_text="Project admins only.")
+    turns = serializers.ListField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="Project admins only: each annotator's turn "
+        "[{user, status, active_seconds, blind, leased_at, finished_at}].",
+    )
     url = serializers.CharField(help_text="The item's page.")
     # The caller's own turn at the item, when they have one.
     assignment = AssignmentOutSerializer(required=False)
@@ -178,11 +196,18 @@ class DraftView(APIView):
                 user=request.user,
                 messages=data.validated_data["messages"],
                 base_revision=data.validated_data.get("base_revision"),
+                active_seconds=data.validated_data.get("active_seconds"),
             )
         except leases.WorkError as exc:
             return refusal(exc)
+        revealed = {"model_draft": ia.item.model_draft} if assignment.blind else {}
         return Response(
             {
+                # Written blind (anchoring guard): the model's draft, now that it is saved.
+                **revealed,
+                # Guidelines published since the caller last acknowledged them (null
+                # when none): submit/ answers 409 until they acknowledge.
+                "guideline": selectors.guideline_changes(ia.item.project, request.user),
                 "revision": assignment.draft_version,
                 "base_revision": assignment.draft_version,
                 "saved_at": assignment.draft_saved_at.isoformat()
@@ -221,6 +246,7 @@ class SubmitView(APIView):
                 user=request.user,
                 messages=data.validated_data["messages"],
                 base_revision=data.validated_data.get("base_revision"),
+                active_seconds=data.validated_data.get("active_seconds"),
             )
         except leases.WorkError as exc:
             return refusal(exc)
@@ -233,12 +259,13 @@ class SubmitView(APIView):
 class SkipView(APIView):
     @extend_schema(request=SkipInput, responses={200: OpenApiTypes.OBJECT, 409: None})
     def post(self, request: Request, item_id: int) -> Response:
-        """Give the item back with ``{reason}``; you will not be handed it again."""
+        """Give the item back with ``{reason, note}``, ``reason`` one of the project's
+        ``skip_reasons``; you will not be handed it again."""
         ia = item_access(request.user, item_id)
         data = SkipInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            services.skip(item=ia.item, user=request.user, reason=data.validated_data["reason"])
+            services.skip(item=ia.item, user=request.user, **data.validated_data)
         except leases.WorkError as exc:
             return refusal(exc)
         return Response({"item": ia.item.pk, "skipped": True})
@@ -247,7 +274,9 @@ class SkipView(APIView):
 class FlagView(APIView):
     @extend_schema(request=FlagInput, responses={200: OpenApiTypes.OBJECT, 409: None})
     def post(self, request: Request, item_id: int) -> Response:
-        """Flag the item ``{category: unsafe | unanswerable | duplicate, note}``."""
+        """Flag the item ``{category, note}``, ``category`` one of the project's
+        ``flag_categories`` (by default unsafe, unanswerable, duplicate); another
+        category answers 400 listing them."""
         ia = item_access(request.user, item_id)
         data = FlagInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -288,39 +317,3 @@ class UnflagView(APIView):
         except leases.WorkError as exc:
             return refusal(exc)
         return Response({"item": ia.item.pk, "state": ia.item.state})
-
-
-class ItemListSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    external_id = serializers.CharField(allow_null=True)
-    state = serializers.CharField()
-    stage = serializers.IntegerField(allow_null=True)
-    priority = serializers.IntegerField()
-    tags = serializers.JSONField()
-    revision = serializers.IntegerField(source="current_revision_id", allow_null=True)
-    created_at = serializers.DateTimeField()
-    state_changed_at = serializers.DateTimeField()
-
-    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
-        # ``source`` is also an attribute of every serializer: added here, not declared.
-        fields = super().get_fields()
-        fields["source"] = serializers.JSONField()
-        return fields
-
-
-class ItemListView(APIView):
-    @extend_schema(
-        parameters=[OpenApiParameter("state", str, enum=State.values)],
-        responses={200: ItemListSerializer(many=True)},
-    )
-    def get(self, request: Request, project_id: int) -> Response:
-        """The project's items, oldest first, 50 a page; ``?state=`` filters."""
-        access = project_access(request.user, project_id, Role.REVIEWER)
-        state = request.query_params.get("state") or None
-        if state is not None and state not in State.values:
-            return Response(
-                {"detail": f"state must be one of {', '.join(State.values)}."}, status=400
-            )
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(project_items(access.project.pk, state), request)
-        return paginator.get_paginated_response(ItemListSerializer(page, many=True).data)

@@ -8,9 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from annotation.anchoring import is_blind
 from annotation.messages import Message
 from annotation.models import Assignment, AssignmentStatus, Item, Queue
 from annotation.queues import claimable_queues
@@ -91,8 +92,15 @@ def _open_items(project: Project, user: Any) -> Any:
 def _take(item: Item, *, user: Any, queue: Queue | None, now: Any, project: Project) -> Assignment:
     """Lease ``item`` (locked by the caller) to ``user`` and take one of its places."""
     claims = item.claims
+    # Written blind (anchoring guard): the annotator starts from an empty answer, not
+    # from the model's draft nor from a draft someone else left.
+    blind = is_blind(project, item)
     inherited = (
-        Assignment.objects.filter(item=item, status=AssignmentStatus.EXPIRED, draft__isnull=False)
+        None
+        if blind
+        else Assignment.objects.filter(
+            item=item, status=AssignmentStatus.EXPIRED, draft__isnull=False
+        )
         .order_by("-draft_saved_at", "-id")
         .values_list("draft", flat=True)
         .first()
@@ -103,9 +111,10 @@ def _take(item: Item, *, user: Any, queue: Queue | None, now: Any, project: Proj
         queue=queue,
         leased_at=now,
         expires_at=lease_end(project, now),
-        draft=inherited or starting_messages(item, project.task_type),
+        draft=inherited or starting_messages(item, "write" if blind else project.task_type),
         draft_version=1,
         draft_saved_at=now if inherited else None,
+        blind=blind,
     )
     moved = transition(
         item,
@@ -153,29 +162,84 @@ def claim_next(*, project: Project, user: Any) -> Assignment | None:
         rework = _claim_rework(project=project, user=user, now=now)
         if rework is not None:
             return rework
-        locking = Item.objects.select_for_update(skip_locked=True)
         if project.gold_rate > 0 and random.random() < project.gold_rate:
-            gold_ids = _open_items(project, user).filter(is_gold=True).order_by("?")
-            item = locking.filter(pk__in=list(gold_ids.values_list("pk", flat=True)[:1])).first()
-            if item is not None and item.state in (State.QUEUED, State.IN_PROGRESS):
-                return _take(item, user=user, queue=None, now=now, project=project)
+            gold = _take_gold(project=project, user=user, now=now)
+            if gold is not None:
+                return gold
         for queue in queues:
-            candidates = _open_items(project, user).filter(
-                claims__lt=project.overlap, is_gold=False
-            )
-            candidates = (
-                candidates.filter(queue__isnull=True)
-                if queue.is_default
-                else candidates.filter(queue=queue)
-            )
             item = (
-                candidates.order_by("-priority", "id")
+                _queue_items(project, user, queue)
+                .order_by("-priority", "id")
                 .select_for_update(skip_locked=True, of=("self",))
                 .first()
             )
             if item is not None:
                 return _take(item, user=user, queue=queue, now=now, project=project)
+        if project.gold_rate > 0:
+            # Nothing else left: the gold items the annotator has not answered yet.
+            return _take_gold(project=project, user=user, now=now)
     return None
+
+
+def _gold_items(project: Project, user: Any) -> Any:
+    return _open_items(project, user).filter(is_gold=True)
+
+
+def _take_gold(*, project: Project, user: Any, now: Any) -> Assignment | None:
+    gold_ids = _gold_items(project, user).order_by("?").values_list("pk", flat=True)[:1]
+    item = Item.objects.select_for_update(skip_locked=True).filter(pk__in=list(gold_ids)).first()
+    if item is not None and item.state in (State.QUEUED, State.IN_PROGRESS):
+        return _take(item, user=user, queue=None, now=now, project=project)
+    return None
+
+
+def _queue_items(project: Project, user: Any, queue: Queue) -> Any:
+    """The items of ``queue`` that ``user`` may be handed: open, with a free place, not
+    gold, and not had by them before."""
+    candidates = _open_items(project, user).filter(claims__lt=project.overlap, is_gold=False)
+    if queue.is_default:
+        return candidates.filter(queue__isnull=True)
+    return candidates.filter(queue=queue)
+
+
+def waiting_for(project: Project, user: Any) -> dict[str, int]:
+    """How many items "Start working" could still hand ``user`` (``waiting``), as
+    :func:`claim_next` chooses them: their returned items, the items of the unpaused
+    queues they work (a queue naming assignees is theirs only if it names them) that
+    they never had, and, when the project serves gold, the gold items they have not
+    answered; and how many of the project's items are being worked (``in_progress``).
+    Two queries (the queues, one count)."""
+    queues = claimable_queues(project, user)
+    named = [q.pk for q in queues if not q.is_default]
+    in_queues = Q(queue_id__in=named)
+    if any(q.is_default for q in queues):
+        in_queues |= Q(queue__isnull=True)
+    regular = Q(claims__lt=project.overlap, is_gold=False) & in_queues if queues else Q(pk=None)
+    if project.gold_rate > 0:
+        regular |= Q(is_gold=True)
+    had = Assignment.objects.filter(user=user).values("item_id")
+    submitted = Assignment.objects.filter(user=user, status=AssignmentStatus.SUBMITTED)
+    counts: dict[str, int] = Item.objects.filter(
+        project=project, state__in=[State.QUEUED, State.IN_PROGRESS, State.RETURNED]
+    ).aggregate(
+        fresh=Count(
+            "id",
+            filter=Q(state__in=[State.QUEUED, State.IN_PROGRESS]) & regular & ~Q(pk__in=had),
+        ),
+        rework=Count(
+            "id",
+            filter=Q(
+                state=State.RETURNED,
+                current_revision__author=user,
+                pk__in=submitted.values("item_id"),
+            ),
+        ),
+        in_progress=Count("id", filter=Q(state=State.IN_PROGRESS)),
+    )
+    return {
+        "waiting": counts["fresh"] + counts["rework"],
+        "in_progress": counts["in_progress"],
+    }
 
 
 def _claim_rework(

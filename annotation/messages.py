@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, TypedDict
 
 from django.core.exceptions import ValidationError
 
+from core.text import clean_text as storable
 from core.text import line_ends
 
 
@@ -90,14 +91,23 @@ def problems(messages: Any, *, complete: bool) -> list[Problem]:
     return found
 
 
+def clean_text(text: str) -> str:
+    """``text`` as it can be stored and exported: ``\\n`` line ends, no NUL characters
+    (which PostgreSQL cannot store and trainers choke on), and each lone surrogate
+    (half of a character, which UTF-8 cannot encode) replaced by U+FFFD, so a draft
+    with stray bytes pasted in still saves with everything else the person typed."""
+    return storable(line_ends(text))
+
+
 def validate(messages: Any, *, complete: bool) -> list[Message]:
-    """``messages`` in canonical form (only ``role`` and ``content``, ``\\n`` line ends
-    whatever the browser or client sent), or a ``ValidationError`` on ``messages`` naming
-    the first problem. Every path by which text enters a conversation comes through here."""
+    """``messages`` in canonical form (only ``role`` and ``content``, cleaned by
+    :func:`clean_text` whatever the browser or client sent), or a ``ValidationError``
+    on ``messages`` naming the first problem. Every path by which text enters a
+    conversation comes through here."""
     found = problems(messages, complete=complete)
     if found:
         raise ValidationError({"messages": found[0].text})
-    return [{"role": m["role"], "content": line_ends(m.get("content", ""))} for m in messages]
+    return [{"role": m["role"], "content": clean_text(m.get("content", ""))} for m in messages]
 
 
 def answer_text(messages: Sequence[Mapping[str, Any]] | None) -> str:

@@ -262,6 +262,18 @@ class Assignment(models.Model):
         Revision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.TextField(blank=True, help_text="Why it was skipped or flagged.")
+    active_seconds = models.PositiveIntegerField(
+        default=0,
+        help_text="Seconds the annotator spent actively editing (the page focused and "
+        "typed in within the last half minute).",
+    )
+    active_counted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When active editing time was last added."
+    )
+    blind = models.BooleanField(
+        default=False,
+        help_text="The anchoring guard hid the model's draft until the annotator's first save.",
+    )
 
     class Meta:
         ordering = ["id"]

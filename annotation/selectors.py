@@ -3,6 +3,7 @@ queries, whatever the size of the project."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,11 +11,14 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from annotation.anchoring import anchoring_comparison as anchoring_comparison
+from annotation.anchoring import draft_hidden
 from annotation.messages import first_user_text
-from annotation.models import Assignment, AssignmentStatus, Item, Queue, Transition
+from annotation.models import Assignment, AssignmentStatus, Item, Queue, Revision, Transition
 from annotation.states import State
 from projects.access import ProjectAccess, project_access
-from projects.models import Role
+from projects.models import Guideline, GuidelineAcknowledgement, Project, Role
+from projects.services import current_guideline
 
 
 @dataclass(frozen=True)
@@ -28,14 +32,18 @@ def item_access(user: Any, item_id: int, role: str = Role.ANNOTATOR) -> ItemAcce
     """The item with ``item_id`` as ``user`` may see it, with their assignment.
 
     Reviewers and admins see every item of their projects; an annotator sees the items
-    they were handed. Anything else is a 404, as for a foreign project.
+    they were handed (or wrote a revision of). Anything else is a 404, as for a foreign project.
     """
     item = Item.objects.select_related("project", "current_revision").filter(pk=item_id).first()
     if item is None:
         raise Http404("No such item.")
     access = project_access(user, item.project_id, role)
     assignment = Assignment.objects.filter(item=item, user_id=user.pk).first()
-    if assignment is None and not access.is_reviewer:
+    if (
+        assignment is None
+        and not access.is_reviewer
+        and not Revision.objects.filter(item=item, author_id=user.pk).exists()
+    ):
         raise Http404("No such item.")
     if assignment is not None:
         assignment.item = item
@@ -83,7 +91,8 @@ def item_payload(ia: ItemAccess) -> dict[str, Any]:
         "source": item.source,
         "messages": revision.messages if revision else None,
         "revision": version_token(item, assignment),
-        "model_draft": item.model_draft,
+        # Hidden from an annotator writing blind until their first save (anchoring guard).
+        "model_draft": "" if draft_hidden(assignment) else item.model_draft,
         "metadata": item.metadata,
         "tags": item.tags,
         "history": [
@@ -105,6 +114,7 @@ def item_payload(ia: ItemAccess) -> dict[str, Any]:
         payload[name] = [ITEM_SECTIONS[name].serialize(row) for row in rows]
     if ia.access.is_admin:
         payload["is_gold"] = item.is_gold
+        payload["turns"] = [turn_row(a) for a in item_turns(item)]
     if assignment is not None:
         payload.update(assignment_payload(assignment))
     return payload
@@ -218,3 +228,70 @@ def project_items(project_id: int, state: str | None = None) -> QuerySet[Item]:
     if state:
         items = items.filter(state=state)
     return items
+
+
+MAX_CHANGE_LINES = 60
+
+
+def guideline_changes(
+    project: Project, user: Any, current: Guideline | bool | None = False
+) -> dict[str, Any] | None:
+    """What changed in the guidelines since ``user`` last acknowledged them, or ``None``
+    when they have acknowledged the current version (or there is none): the current
+    ``version``, the ``previous`` one they acknowledged (``None`` if never), and
+    ``changes``, the changed lines as a short diff (``+`` added, ``-`` removed, ``@@``
+    between hunks). ``current`` is the current guideline when the caller has read it
+    already. At most three queries."""
+    if current is False:
+        current = current_guideline(project)
+    assert current is not True
+    if current is None:
+        return None
+    acks = GuidelineAcknowledgement.objects.filter(user_id=user.pk, guideline__project=project)
+    if acks.filter(guideline=current).exists():
+        return None
+    last = acks.select_related("guideline").order_by("-guideline__version").first()
+    changes: list[str] = []
+    if last is not None:
+        diff = difflib.unified_diff(
+            last.guideline.body.splitlines(), current.body.splitlines(), lineterm="", n=1
+        )
+        changes = [line for line in diff if not line.startswith(("---", "+++"))]
+        if len(changes) > MAX_CHANGE_LINES:
+            changes = [*changes[:MAX_CHANGE_LINES], "…"]
+    return {
+        "version": current.version,
+        "previous": last.guideline.version if last is not None else None,
+        "changes": changes,
+    }
+
+
+def duration_label(seconds: int) -> str:
+    """``seconds`` as people read a time on task: "45 s", "4 min 05 s", "1 h 02 min"."""
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def item_turns(item: Item) -> list[Assignment]:
+    """Every annotator's turn at ``item`` with their active editing time (for admins);
+    one query. Each row carries ``active_label``."""
+    rows = list(Assignment.objects.filter(item=item).select_related("user").order_by("id"))
+    for a in rows:
+        vars(a)["active_label"] = duration_label(a.active_seconds)
+    return rows
+
+
+def turn_row(a: Assignment) -> dict[str, Any]:
+    return {
+        "user": a.user.username,
+        "status": a.status,
+        "active_seconds": a.active_seconds,
+        "blind": a.blind,
+        "leased_at": a.leased_at.isoformat(),
+        "finished_at": a.finished_at.isoformat() if a.finished_at else None,
+    }

@@ -13,16 +13,30 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.leases import NotHolder, WorkError, give_up, holding, lease_end, locked_assignment
+from annotation.leases import (
+    AcknowledgeFirst,
+    NotHolder,
+    WorkError,
+    give_up,
+    holding,
+    lease_end,
+    locked_assignment,
+)
 from annotation.messages import validate
 from annotation.models import Assignment, AssignmentStatus, Item, Revision, RevisionKind
+from annotation.selectors import guideline_changes
 from annotation.states import State
 from annotation.transitions import transition
 from core.enqueue import CHECK_SUBMISSION, enqueue
+from projects.models import DEFAULT_FLAG_CATEGORIES, DEFAULT_SKIP_REASONS, Project, flag_label
 from projects.services import current_guideline
 
 STALE_DRAFT = (
     "This item was saved from another tab or device since you loaded it. Choose which text to keep."
+)
+ACK_BEFORE_SUBMIT = (
+    "The guidelines changed while you held this item (now version {version}). Read what "
+    "changed and acknowledge it, then submit: your text is kept."
 )
 NOT_OPEN = "This item is no longer open for annotation (it is {state})."
 SKIP_REASON_NEEDED = "Say why you are skipping this item."
@@ -35,11 +49,34 @@ NOT_FLAGGED = "Only a flagged item can be unflagged; this one is {state}."
 NO_ANSWER = "This item has no answer to check again."
 MOVED_FIRST = "Someone else changed this item first; it is now {state}. Reload it and try again."
 
-FLAG_CATEGORIES = {
-    "unsafe": "Unsafe or harmful",
-    "unanswerable": "Unanswerable",
-    "duplicate": "Duplicate prompt",
-}
+SKIP_REASON_UNKNOWN = "Skip with one of this project's reasons: {choices}."
+
+
+def flag_choices(project: Project) -> dict[str, str]:
+    """The project's flag categories, each with the words the editor shows for it."""
+    return {c: flag_label(c) for c in project.flag_categories or DEFAULT_FLAG_CATEGORIES}
+
+
+def skip_choices(project: Project) -> list[str]:
+    return list(project.skip_reasons or DEFAULT_SKIP_REASONS)
+
+
+def skip_reason(project: Project, reason: str, note: str = "") -> str:
+    """The reason to record for a skip: one of the project's reasons (matched ignoring
+    case) with the annotator's note, or, when the project offers "Other", the
+    annotator's own words. A ``ValidationError`` listing the reasons otherwise."""
+    reason, note = (reason or "").strip(), (note or "").strip()
+    if not reason:
+        raise ValidationError({"reason": SKIP_REASON_NEEDED})
+    choices = skip_choices(project)
+    listed = {c.casefold(): c for c in choices}
+    if reason.casefold() in listed:
+        reason = listed[reason.casefold()]
+    elif "other" not in listed:
+        raise ValidationError(
+            {"reason": SKIP_REASON_UNKNOWN.format(choices=", ".join(map(repr, choices)))}
+        )
+    return " — ".join(p for p in (reason, note) if p)
 
 
 class StaleDraft(WorkError):
@@ -56,7 +93,27 @@ def _stale(assignment: Assignment, base_revision: int | None) -> bool:
     return base_revision is not None and int(base_revision) != assignment.draft_version
 
 
-def save_draft(*, item: Item, user: Any, messages: Any, base_revision: int | None) -> Assignment:
+def add_active_time(assignment: Assignment, seconds: int | None, now: Any) -> list[str]:
+    """Add ``seconds`` of active editing to ``assignment`` (locked), at most the time
+    since it was last counted (or since the lease began), so a client cannot claim
+    more time than has passed. Returns the fields to save."""
+    since = assignment.active_counted_at or assignment.leased_at
+    room = max(0, int((now - since).total_seconds()) + 1) if since else 0
+    add = max(0, min(int(seconds or 0), room))
+    if add:
+        assignment.active_seconds += add
+    assignment.active_counted_at = now
+    return ["active_seconds", "active_counted_at"]
+
+
+def save_draft(
+    *,
+    item: Item,
+    user: Any,
+    messages: Any,
+    base_revision: int | None,
+    active_seconds: int | None = None,
+) -> Assignment:
     """Autosave: store ``messages`` as the caller's draft and renew their lease.
 
     ``base_revision`` is the version token the caller was last given: ``revision`` from
@@ -67,7 +124,8 @@ def save_draft(*, item: Item, user: Any, messages: Any, base_revision: int | Non
     the stored text and the current token so the person chooses. Text equal to the
     stored draft is never a conflict, whatever its token (a reload whose last
     keep-alive save landed late, a retry): it succeeds and answers the current token.
-    Takes the assignment's row lock.
+    ``active_seconds`` is the editing time since the previous save (see
+    :func:`add_active_time`). Takes the assignment's row lock.
     """
     cleaned = validate(messages, complete=False)
     now = timezone.now()
@@ -88,17 +146,29 @@ def save_draft(*, item: Item, user: Any, messages: Any, base_revision: int | Non
             assignment.draft_version += 1
             assignment.draft_saved_at = now
         assignment.expires_at = lease_end(item.project, now)
-        assignment.save(update_fields=["draft", "draft_version", "draft_saved_at", "expires_at"])
+        timed = add_active_time(assignment, active_seconds, now)
+        assignment.save(
+            update_fields=["draft", "draft_version", "draft_saved_at", "expires_at", *timed]
+        )
     return assignment
 
 
 def submit(
-    *, item: Item, user: Any, messages: Any, base_revision: int | None
+    *,
+    item: Item,
+    user: Any,
+    messages: Any,
+    base_revision: int | None,
+    active_seconds: int | None = None,
 ) -> tuple[Revision, bool]:
     """Submit the caller's answer; returns the submission and whether it is new.
 
     ``base_revision`` is the version token, as for :func:`save_draft`: stale only when
     another tab or device saved a text different from ``messages`` since.
+
+    Refused (:class:`AcknowledgeFirst`, with what changed) while the project's current
+    guideline version is unacknowledged by the caller: a version published while they
+    held the item is read before the answer written under it is submitted.
 
     Idempotent: repeating a submit that already succeeded (same text) returns the same
     revision, so a retry after a lost response never makes a second one. Creates one
@@ -118,6 +188,14 @@ def submit(
             and assignment.submission.messages == cleaned
         ):
             return assignment.submission, False
+        changed = guideline_changes(project, user)
+        if changed is not None:
+            raise AcknowledgeFirst(
+                ACK_BEFORE_SUBMIT.format(version=changed["version"]),
+                guideline_version=changed["version"],
+                guideline=changed,
+                messages=cleaned,
+            )
         assignment = holding(item, user, cleaned)
         if cleaned != assignment.draft and _stale(assignment, base_revision):
             raise StaleDraft(
@@ -147,6 +225,7 @@ def submit(
         assignment.draft = cleaned
         assignment.draft_version += 1
         assignment.draft_saved_at = assignment.finished_at = now
+        timed = add_active_time(assignment, active_seconds, now)
         assignment.save(
             update_fields=[
                 "status",
@@ -155,6 +234,7 @@ def submit(
                 "draft_version",
                 "draft_saved_at",
                 "finished_at",
+                *timed,
             ]
         )
         if locked.state == State.RETURNED:
@@ -186,11 +266,10 @@ def submit(
     return revision, True
 
 
-def skip(*, item: Item, user: Any, reason: str) -> Assignment:
-    """Give the item back with a reason; the caller will not be handed it again."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": SKIP_REASON_NEEDED})
+def skip(*, item: Item, user: Any, reason: str, note: str = "") -> Assignment:
+    """Give the item back with a reason (see :func:`skip_reason`) and an optional note;
+    the caller will not be handed it again."""
+    reason = skip_reason(item.project, reason, note)
     with transaction.atomic():
         assignment = holding(item, user, [])
         if assignment.is_rework:
@@ -206,15 +285,17 @@ def skip(*, item: Item, user: Any, reason: str) -> Assignment:
 
 
 def flag(*, item: Item, user: Any, category: str, note: str = "") -> Assignment:
-    """Take the item out of the dataset as unsafe, unanswerable or a duplicate prompt."""
-    if category not in FLAG_CATEGORIES:
+    """Take the item out of the dataset as one of the project's flag categories
+    (by default unsafe, unanswerable or a duplicate prompt)."""
+    choices = flag_choices(item.project)
+    if category not in choices:
         raise ValidationError(
-            {"category": FLAG_CATEGORY.format(choices=", ".join(FLAG_CATEGORIES))}
+            {"category": FLAG_CATEGORY.format(choices=", ".join(map(repr, choices)))}
         )
     with transaction.atomic():
         assignment = holding(item, user, [])
         locked = Item.objects.select_for_update().get(pk=item.pk)
-        text = f"{FLAG_CATEGORIES[category]}" + (f": {note.strip()}" if note.strip() else "")
+        text = f"{choices[category]}" + (f": {note.strip()}" if note.strip() else "")
         assignment.status = AssignmentStatus.FLAGGED
         assignment.reason = text
         assignment.finished_at = timezone.now()

@@ -21,7 +21,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("items/<int:item_id>/unflag/", views.item_unflag, name="item_unflag"),
     path("my-work/", views.my_work, name="my_work"),
     path("api/v1/projects/<int:project_id>/next/", api.NextView.as_view(), name="api-next"),
-    path("api/v1/projects/<int:project_id>/items/", api.ItemListView.as_view(), name="api-items"),
     path("api/v1/items/<int:item_id>/", api.ItemView.as_view(), name="api-item"),
     path("api/v1/items/<int:item_id>/draft/", api.DraftView.as_view(), name="api-draft"),
     path("api/v1/items/<int:item_id>/lease/", api.LeaseView.as_view(), name="api-lease"),

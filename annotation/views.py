@@ -6,6 +6,7 @@ script (static/js/editor.js) adds autosave, live checks and shortcuts through th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -14,13 +15,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotation import leases, selectors, services
+from annotation.anchoring import draft_hidden
 from annotation.forms import QueueForm
 from annotation.models import Assignment, AssignmentStatus, Queue
 from annotation.queues import default_queue, delete_queue, save_queue
@@ -75,16 +76,9 @@ def work(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return _next_or_work(request, project)
     guideline = current_guideline(project)
     mine = selectors.my_work(request.user, [project.pk])
-    # "Waiting" counts what the caller could still be handed: not items they skipped,
-    # flagged or already hold, and not items whose places are all taken.
-    theirs = Assignment.objects.filter(user=request.user).values("item_id")
-    open_items = project.items.filter(state__in=[State.QUEUED, State.IN_PROGRESS]).aggregate(
-        waiting=Count(
-            "id",
-            filter=Q(claims__lt=project.overlap, is_gold=False) & ~Q(pk__in=theirs),
-        ),
-        in_progress=Count("id", filter=Q(state=State.IN_PROGRESS)),
-    )
+    # "Waiting" counts what "Start working" could still hand the caller (as the claim
+    # chooses: their queues, unpaused, not items they had before, gold they did not do).
+    open_items = leases.waiting_for(project, request.user)
     context = {
         "project": project,
         "access": access,
@@ -115,6 +109,8 @@ def _editor_context(request: HtmxHttpRequest, ia: selectors.ItemAccess) -> dict[
     turns = _turns(messages_, project.task_type, editable)
     guideline = current_guideline(project)
     token = selectors.version_token(item, assignment)
+    changed = selectors.guideline_changes(project, request.user, guideline) if editable else None
+    hidden = draft_hidden(assignment)
     return {
         "project": project,
         "access": ia.access,
@@ -137,9 +133,15 @@ def _editor_context(request: HtmxHttpRequest, ia: selectors.ItemAccess) -> dict[
             if assignment and assignment.draft_saved_at
             else None,
             "leaseExpiresAt": assignment.expires_at.isoformat() if assignment else None,
-            "modelDraft": item.model_draft,
+            # Written blind (anchoring guard): the draft shows after the first save.
+            "modelDraft": "" if hidden else item.model_draft,
+            "draftHidden": hidden,
             "editable": editable,
+            # Guidelines published since the annotator last acknowledged them: shown
+            # before submit, which waits for the acknowledgement.
+            "guideline": changed,
             "urls": {
+                "acknowledge": reverse("projects:api-acknowledge", args=[project.pk]),
                 "draft": reverse("annotation:api-draft", args=[item.pk]),
                 "submit": reverse("annotation:api-submit", args=[item.pk]),
                 "lease": reverse("annotation:api-lease", args=[item.pk]),
@@ -148,12 +150,17 @@ def _editor_context(request: HtmxHttpRequest, ia: selectors.ItemAccess) -> dict[
             },
         },
         "guideline": guideline,
+        "guideline_change": changed,
+        "draft_hidden": hidden,
+        "blind": assignment is not None and assignment.blind,
+        "turn_times": selectors.item_turns(item) if ia.access.is_admin else [],
         "reviews": [r for r in reviews if r.feedback or r.reasons or r.decision == "reject"],
         "checks": checks,
         "failed_checks": [c for c in checks if c.outcome != "pass"],
         "returned": returned if item.state == State.RETURNED else None,
         "history": history,
-        "flag_categories": services.FLAG_CATEGORIES,
+        "flag_categories": services.flag_choices(project),
+        "skip_reasons": services.skip_choices(project),
         "topic": _topic(item) if project.task_type == "compose" else "",
     }
 
@@ -274,6 +281,17 @@ def item_submit(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
             messages=_posted_messages(request),
             base_revision=_base(request),
         )
+    except leases.AcknowledgeFirst as exc:
+        # Keep what was typed: it is submitted once the new guidelines are acknowledged.
+        with contextlib.suppress(ValidationError, leases.WorkError):
+            services.save_draft(
+                item=ia.item,
+                user=request.user,
+                messages=_posted_messages(request),
+                base_revision=None,
+            )
+        messages.warning(request, exc.detail)
+        return redirect("annotation:item", item_id=item_id)
     except (ValidationError, leases.WorkError) as exc:
         messages.error(request, _say(exc))
         return redirect("annotation:item", item_id=item_id)
@@ -285,11 +303,13 @@ def item_submit(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
 @require_POST
 def item_skip(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
     ia = selectors.item_access(request.user, item_id)
-    reason = " — ".join(
-        p for p in (request.POST.get("reason", ""), request.POST.get("note", "").strip()) if p
-    )
     try:
-        services.skip(item=ia.item, user=request.user, reason=reason)
+        services.skip(
+            item=ia.item,
+            user=request.user,
+            reason=request.POST.get("reason", ""),
+            note=request.POST.get("note", ""),
+        )
     except (ValidationError, leases.WorkError) as exc:
         messages.error(request, _say(exc))
         return redirect("annotation:item", item_id=item_id)
@@ -385,7 +405,14 @@ def queues(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         )
         for q in rows
     ]
-    context = {"project": project, "access": access, "form": form, "queues": queues}
+    anchoring = selectors.anchoring_comparison(project) if project.task_type == "correct" else None
+    context = {
+        "project": project,
+        "access": access,
+        "form": form,
+        "queues": queues,
+        "anchoring": anchoring,
+    }
     return render(request, "annotation/queues.html", context, status=status)
 
 

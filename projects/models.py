@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -25,6 +27,69 @@ class Role(models.TextChoices):
 
 
 ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.ADMIN: 3}
+
+# What the editor offers when an annotator skips or flags an item, until the project's
+# admin changes the lists. "Other" lets an annotator skip with a reason of their own.
+DEFAULT_SKIP_REASONS = [
+    "I lack the expertise",
+    "The prompt is unclear",
+    "It would take too long",
+    "Other",
+]
+DEFAULT_FLAG_CATEGORIES = ["unsafe", "unanswerable", "duplicate"]
+# Words for the built-in flag categories; a project's own categories show as written.
+FLAG_LABELS = {
+    "unsafe": "Unsafe or harmful",
+    "unanswerable": "Unanswerable",
+    "duplicate": "Duplicate prompt",
+}
+MAX_CHOICES = 20
+MAX_CHOICE_LENGTH = 100
+CHOICES_NOT_A_LIST = "Give a list of short texts, one per choice."
+CHOICES_EMPTY = "Give at least one choice."
+CHOICES_TOO_MANY = "At most {limit} choices (you gave {count})."
+CHOICE_BLANK = "Choice {n} is empty."
+CHOICE_TOO_LONG = "Choice {n} is longer than {limit} characters."
+CHOICE_TWICE = "{choice!r} is listed twice."
+
+
+def default_skip_reasons() -> list[str]:
+    return list(DEFAULT_SKIP_REASONS)
+
+
+def default_flag_categories() -> list[str]:
+    return list(DEFAULT_FLAG_CATEGORIES)
+
+
+def clean_choices(value: object) -> list[str]:
+    """A project's list of skip reasons or flag categories, stripped, or a
+    ``ValidationError`` naming the first problem: 1 to 20 non-empty texts, no
+    duplicates (ignoring case)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(CHOICES_NOT_A_LIST)
+    choices = [v.strip() for v in value]
+    if not choices:
+        raise ValidationError(CHOICES_EMPTY)
+    if len(choices) > MAX_CHOICES:
+        raise ValidationError(CHOICES_TOO_MANY.format(limit=MAX_CHOICES, count=len(choices)))
+    seen: set[str] = set()
+    for n, choice in enumerate(choices, start=1):
+        if not choice:
+            raise ValidationError(CHOICE_BLANK.format(n=n))
+        if len(choice) > MAX_CHOICE_LENGTH:
+            raise ValidationError(CHOICE_TOO_LONG.format(n=n, limit=MAX_CHOICE_LENGTH))
+        if choice.casefold() in seen:
+            raise ValidationError(CHOICE_TWICE.format(choice=choice))
+        seen.add(choice.casefold())
+    return choices
+
+
+def validate_choices(value: object) -> None:
+    clean_choices(value)
+
+
+def flag_label(category: str) -> str:
+    return FLAG_LABELS.get(category, category)
 
 
 class Project(models.Model):
@@ -50,6 +115,22 @@ class Project(models.Model):
     )
     gold_rate = models.FloatField(
         default=0.0, help_text="Share of served items that are gold items (0 to 1)."
+    )
+    skip_reasons = models.JSONField(
+        default=default_skip_reasons,
+        validators=[validate_choices],
+        help_text="What an annotator may give as the reason for skipping an item.",
+    )
+    flag_categories = models.JSONField(
+        default=default_flag_categories,
+        validators=[validate_choices],
+        help_text="What an annotator may flag an item as (it leaves the dataset).",
+    )
+    anchoring_share = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Correct tasks: the share of items (0 to 1) the annotator answers before "
+        "seeing the model's draft, to compare with corrected drafts. 0 turns it off.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -41,6 +41,9 @@ PROJECT_FIELDS = (
     "lease_minutes",
     "max_leases",
     "gold_rate",
+    "skip_reasons",
+    "flag_categories",
+    "anchoring_share",
 )
 LEASE_RANGE = "A lease lasts between 1 and 1440 minutes."
 MAX_LEASES_RANGE = "An annotator may hold between 1 and 50 items at once."

@@ -31,6 +31,13 @@
   }
   let lastSaved = JSON.stringify(messages());
   window.scriptoriumEditor = { json: () => JSON.stringify(messages()), messages: messages };
+  // The live checks send what is typed so far (set here, not in an hx-vals expression:
+  // the Content-Security-Policy allows no eval).
+  document.body.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt && event.detail.elt.hasAttribute("data-send-messages")) {
+      event.detail.parameters.messages = JSON.stringify(messages());
+    }
+  });
 
   const hhmm = (iso) => {
     const d = iso ? new Date(iso) : new Date();
@@ -53,6 +60,18 @@
     });
   }
 
+  /* Active editing time: seconds with the page focused and typing in the last 30 s,
+     sent with each save and submit (the server caps it at the time that passed). */
+  let activeSeconds = 0, lastTyped = 0;
+  const ACTIVE_WINDOW = 30000;
+  if (S.editable) {
+    setInterval(() => {
+      if (document.hasFocus() && Date.now() - lastTyped < ACTIVE_WINDOW) activeSeconds += 1;
+    }, 1000);
+  }
+  function takeActive() { const n = activeSeconds; activeSeconds = 0; return n; }
+  function giveBackActive(n) { activeSeconds += n; }
+
   /* A copy on this device, so a crash or a lost connection never loses a word. */
   function keepLocal() {
     try { localStorage.setItem(storeKey, JSON.stringify({ base: base, messages: messages(), at: Date.now() })); } catch (e) { /* full or private */ }
@@ -67,15 +86,21 @@
     if (text === lastSaved) { setStatus(savedLabel, "ok"); return; } // changed, then changed back
     saving = true;
     setStatus("Saving…");
+    const active = takeActive();
+    let counted = false;
     try {
-      const r = await api("PUT", S.urls.draft, { messages: msgs, base_revision: base }, keepalive);
+      const r = await api("PUT", S.urls.draft, { messages: msgs, base_revision: base, active_seconds: active }, keepalive);
       const data = await r.json().catch(() => ({}));
+      counted = r.ok;
       if (r.ok) {
         base = tokenOf(data); baseInput.value = base; lastSaved = text;
         if (JSON.stringify(messages()) === text) clearLocal();
         savedLabel = "Saved " + hhmm(data.saved_at);
         setStatus(savedLabel, "ok");
         showLease(data.lease_expires_at);
+        if (data.guideline && !pendingAck) showGuideline(data.guideline);
+        else if (data.guideline === null && pendingAck) { pendingAck = null; $("guideline-changed").hidden = true; } // acknowledged elsewhere
+        if (S.draftHidden && data.model_draft !== undefined) revealDraft(data.model_draft);
       } else if (r.status === 409 && hasToken(data)) {
         if (!showConflict(data, msgs)) { lastSaved = text; savedLabel = "Saved " + hhmm(data.saved_at); setStatus(savedLabel, "ok"); }
       } else if (r.status === 409) {
@@ -87,6 +112,7 @@
       setStatus("Offline: kept on this device, retrying…", "warn");
       clearTimeout(timer); timer = setTimeout(save, 5000);
     } finally {
+      if (!counted) giveBackActive(active);
       saving = false;
       if (again) { again = false; save(); }
     }
@@ -140,6 +166,49 @@
     base = tokenOf(conflict); baseInput.value = base; lastSaved = JSON.stringify(messages());
     conflict = null; $("conflict").hidden = true; clearLocal(); setStatus("Loaded the saved version", "ok"); refresh();
   });
+
+  /* New guidelines published while the item is held: shown before submit, which waits
+     until the annotator acknowledges them (the server refuses it until then). */
+  let pendingAck = S.guideline || null;
+  function showGuideline(g) {
+    const box = $("guideline-changed");
+    if (!box || !g) return;
+    pendingAck = g;
+    $("guideline-changed-title").textContent = "The guidelines changed while you held this item: version " + g.version +
+      (g.previous ? " replaces version " + g.previous + ", which you acknowledged." : ".");
+    const pre = $("guideline-diff");
+    pre.replaceChildren();
+    (g.changes || []).forEach((line) => {
+      const span = document.createElement("span");
+      span.className = line[0] === "+" ? "ins" : line[0] === "-" ? "del" : "muted";
+      span.textContent = line;
+      pre.append(span, document.createTextNode("\n"));
+    });
+    pre.hidden = !(g.changes || []).length;
+    box.hidden = false;
+  }
+  const ackForm = $("guideline-ack-form");
+  if (ackForm) ackForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const r = await api("POST", S.urls.acknowledge);
+      if (!r.ok) { setStatus("Could not acknowledge the guidelines (error " + r.status + ").", "bad"); return; }
+      const version = pendingAck ? pendingAck.version : "";
+      pendingAck = null;
+      $("guideline-changed").hidden = true;
+      setStatus("Guidelines version " + version + " acknowledged: you can submit.", "ok");
+    } catch (err) { setStatus("The server could not be reached; try again.", "warn"); }
+  });
+
+  /* Anchoring guard: an answer written before seeing the model's draft; the first save
+     shows the draft beside it, for reference. */
+  function revealDraft(text) {
+    S.draftHidden = false;
+    S.modelDraft = text;
+    const note = $("blind-note"); if (note) note.hidden = true;
+    const ref = $("model-draft-reference");
+    if (ref) { $("model-draft-text").textContent = text; ref.hidden = false; }
+  }
 
   /* Turns ------------------------------------------------------------------------- */
   const conversation = S.taskType === "conversation" && S.editable;
@@ -292,6 +361,7 @@
     const msgs = messages();
     const blocking = localChecks(msgs).filter((c) => c[0] === "fail");
     if (blocking.length) { setStatus(blocking[0][2], "bad"); return; }
+    if (pendingAck) { askToAcknowledge(pendingAck); return; } // the text autosaves as usual
     submitting = true;
     const button = $("submit-button");
     button.disabled = true; button.firstChild.textContent = "Submitting… ";
@@ -299,9 +369,11 @@
     while (saving) await new Promise((r) => setTimeout(r, 30));
     if (conflict) { submitting = false; button.disabled = false; button.firstChild.textContent = "Submit "; return; }
     for (let attempt = 0; attempt < 4; attempt++) {
+      const active = takeActive();
       try {
-        const r = await api("POST", S.urls.submit, { messages: msgs, base_revision: base });
+        const r = await api("POST", S.urls.submit, { messages: msgs, base_revision: base, active_seconds: active });
         const data = await r.json().catch(() => ({}));
+        if (!r.ok) giveBackActive(active);
         if (r.ok) {
           clearLocal(); lastSaved = JSON.stringify(msgs);
           setStatus("Submitted. Loading the next item…", "ok");
@@ -310,17 +382,25 @@
           else window.location.assign(S.urls.work);
           return;
         }
-        if (r.status === 409 && hasToken(data)) {
+        if (r.status === 409 && data.guideline_version !== undefined) {
+          askToAcknowledge(data.guideline || { version: data.guideline_version, changes: [] });
+        } else if (r.status === 409 && hasToken(data)) {
           if (!showConflict(data, msgs)) continue; // the same text: submit again with its token
         } else if (r.status === 409) showLost(data.detail);
         else setStatus(data.detail || "Could not submit (error " + r.status + ").", "bad");
         break;
       } catch (e) {
+        giveBackActive(active);
         setStatus("Connection problem, retrying the submit…", "warn");
         await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)));
       }
     }
     submitting = false; button.disabled = false; button.firstChild.textContent = "Submit ";
+  }
+  function askToAcknowledge(g) {
+    showGuideline(g);
+    const b = $("guideline-ack"); if (b) b.focus(); // leaving the text box saves it first
+    setStatus("Acknowledge the new guidelines (version " + g.version + ") to submit; your text is kept.", "warn");
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); submit(); });
 
@@ -348,7 +428,8 @@
   if (help) help.addEventListener("click", () => $("shortcuts").showModal());
 
   /* Wiring ------------------------------------------------------------------------- */
-  list.addEventListener("input", (e) => { if (e.target.matches("textarea")) grow(e.target); changed(); });
+  list.addEventListener("input", (e) => { lastTyped = Date.now(); if (e.target.matches("textarea")) grow(e.target); changed(); });
+  list.addEventListener("keydown", () => { lastTyped = Date.now(); });
   list.addEventListener("focusout", () => save());
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") save(true); });
   window.addEventListener("pagehide", () => save(true));

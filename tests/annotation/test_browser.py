@@ -8,14 +8,14 @@ import pytest
 from annotation.models import Assignment, Revision
 from projects import services as project_services
 from projects.models import TaskType
-from tests.browser import shot
+from tests.browser import saved, shot
 from tests.factories import make_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _saved(page) -> None:
-    page.wait_for_function("document.getElementById('save-status').textContent.startsWith('Saved')")
+    saved(page)
 
 
 def test_start_type_autosave_reload_submit_next(new_page, project, alice, anna) -> None:

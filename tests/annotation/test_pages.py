@@ -120,8 +120,9 @@ def test_pages_run_a_fixed_number_of_queries(
         )
     leases.claim_next(project=project, user=anna)
     # session, user, project, membership, guideline, my assignments, their counts,
-    # open item counts, held leases (twice: the button and the list), acknowledgement
-    with django_assert_num_queries(10):
+    # the queues I work, open item counts, held leases (twice: the button and the
+    # list), acknowledgement
+    with django_assert_num_queries(11):
         assert client.get(f"/projects/{project.slug}/work/").status_code == 200
     held = Assignment.objects.get(user=anna, status=AssignmentStatus.ACTIVE)
     # session, user, item+project+revision, project, membership, assignment, history,

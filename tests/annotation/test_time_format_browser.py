@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.browser import saved
 from tests.factories import make_item
 from tests.services import PASSWORD
 
@@ -51,11 +52,11 @@ def test_lease_and_saved_times_are_24_hour_after_the_script_updates_them(
     served = page.inner_text("#lease")
     assert HHMM.search(served) and not AM_PM.search(served), served
     page.locator("textarea.turn-input").type("Open Settings, then Reset password.")
-    page.wait_for_function("document.getElementById('save-status').textContent.startsWith('Saved')")
+    saved(page)
     # The save answered with a new lease time, which the script wrote into #lease.
     lease = page.inner_text("#lease")
-    saved = page.inner_text("#save-status")
-    for text in (lease, saved):
+    status = page.inner_text("#save-status")
+    for text in (lease, status):
         assert HHMM.search(text), text
         assert not AM_PM.search(text), text
     assert lease.startswith("held until ")
