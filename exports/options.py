@@ -35,7 +35,7 @@ ERR_DATE_ORDER = "The start date must not be after the end date."
 ERR_ANNOTATOR = "No member of this project is called “{name}”."
 ERR_UNKNOWN = "Unknown option(s): {names}."
 
-FILTER_KEYS = ("tags", "stage", "approved_from", "approved_to", "annotator")
+FILTER_KEYS = ("tags", "stage", "approved_from", "approved_to", "annotator", "items")
 PROMPT_COMPLETION_KEYS = ("template", "completion_prefix", "separator", "stop")
 OPTION_KEYS = (
     "format",
@@ -135,13 +135,23 @@ def _filters(project: Project, value: Any) -> dict[str, Any]:
         and not Membership.objects.filter(project=project, user__username=annotator).exists()
     ):
         raise ValidationError({"annotator": ERR_ANNOTATOR.format(name=annotator)})
-    return {
+    normalized: dict[str, Any] = {
         "tags": sorted(set(tags)),
         "stage": stage,
         "approved_from": approved_from,
         "approved_to": approved_to,
         "annotator": annotator,
     }
+    # An explicit selection of item ids (the explorer's "export these"); only when given,
+    # so every other export keeps its canonical options.
+    items = value.get("items")
+    if items:
+        if not isinstance(items, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in items
+        ):
+            raise ValidationError({"items": "items must be a list of item ids."})
+        normalized["items"] = sorted(set(items))
+    return normalized
 
 
 def normalize_options(*, project: Project, options: dict[str, Any]) -> dict[str, Any]:
@@ -202,6 +212,8 @@ def selected_items(project: Project, filters: dict[str, Any]) -> QuerySet[Item]:
                 )
             )
         )
+    if filters.get("items"):
+        items = items.filter(pk__in=filters["items"])
     if filters.get("approved_from"):
         items = items.filter(state_changed_at__date__gte=filters["approved_from"])
     if filters.get("approved_to"):

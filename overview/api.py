@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from checks.config import project_checks, update_checks
 from core.api import RefuseUnknownFields, request_user
+from overview.dashboards import dashboard_payload
 from overview.selectors import project_stats
 from projects import services
 from projects.access import (
@@ -23,7 +24,7 @@ from projects.access import (
     project_access,
     visible_projects,
 )
-from projects.models import Membership, Project, Role
+from projects.models import Membership, Project, Role, clean_choices, validate_choices
 from projects.serializers import ProjectInputSerializer, ProjectSerializer
 from reviews.policy import set_review_stages
 from reviews.selectors import review_stages
@@ -39,6 +40,19 @@ class ProjectWriteSerializer(RefuseUnknownFields, ProjectInputSerializer):
     checks = serializers.JSONField(
         required=False, help_text="Per check name: enabled, severity, options."
     )
+    skip_reasons = serializers.JSONField(
+        required=False, validators=[validate_choices], help_text="1 to 20 skip reasons."
+    )
+    flag_categories = serializers.JSONField(
+        required=False, validators=[validate_choices], help_text="1 to 20 flag categories."
+    )
+    anchoring_share = serializers.FloatField(min_value=0, max_value=1, required=False)
+
+    def validate_skip_reasons(self, value: Any) -> list[str]:
+        return clean_choices(value)
+
+    def validate_flag_categories(self, value: Any) -> list[str]:
+        return clean_choices(value)
 
 
 def _apply_policy(project: Project, data: dict[str, Any]) -> None:
@@ -118,4 +132,8 @@ class StatsView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, project_id: int) -> Response:
         access = project_access(request.user, project_id)
-        return Response(project_stats(access.project))
+        stats = project_stats(access.project)
+        if access.is_reviewer:
+            # The dashboard's tables, so scripts and the page never disagree.
+            stats["dashboard"] = dashboard_payload(access.project)
+        return Response(stats)
