@@ -54,6 +54,8 @@ def context_for(item: Item, project: Project, duplicates: Sequence[Duplicate] = 
         language=project.language,
         model_draft=item.model_draft if item is not None else "",
         duplicates=tuple(duplicates),
+        project_id=project.pk,
+        item_id=item.pk if item is not None else None,
     )
 
 
@@ -82,7 +84,8 @@ def evaluate(
         if not verdict.failed:
             outcome = Outcome.PASS
         else:
-            outcome = Outcome.FAIL if configured.severity == Severity.BLOCK else Outcome.WARN
+            blocks = configured.severity == Severity.BLOCK and not verdict.undecided
+            outcome = Outcome.FAIL if blocks else Outcome.WARN
         results.append(
             LiveResult(
                 check.name,

@@ -36,6 +36,10 @@ class CheckContext:
     language: str = "en"
     model_draft: str = ""
     duplicates: tuple[Duplicate, ...] = ()
+    # Set for stored results only (the worker), never while typing: a check that needs
+    # the project's own rows (the LLM judge) loads them by these ids.
+    project_id: int | None = None
+    item_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,9 @@ class Verdict:
     failed: bool
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    # The check could not decide (its model was unreachable): a warning whatever the
+    # project's severity, never a block.
+    undecided: bool = False
 
     @classmethod
     def ok(cls, message: str = "", **details: Any) -> Verdict:
