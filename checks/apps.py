@@ -11,5 +11,18 @@ class ChecksConfig(AppConfig):
         # Imported here: models and services load only once every app is ready.
         from annotation.selectors import ITEM_SECTIONS, ItemSection
         from checks.services import current_results, result_row
+        from core.jobs import JobKind, register
+        from projects.models import Job
+
+        register(
+            JobKind(
+                Job,
+                "checks.run_recheck",
+                filters=(("kind", "recheck"),),
+                note=lambda job, message: {
+                    "errors": [*getattr(job, "errors", []), {"message": message}]
+                },
+            )
+        )
 
         ITEM_SECTIONS["checks"] = ItemSection(load=current_results, serialize=result_row)

@@ -18,6 +18,7 @@ from annotation.states import State
 from checks.config import enabled_checks
 from checks.models import CheckResult, Outcome
 from checks.services import compute_results, index_item
+from core import jobs
 from core.enqueue import CHECK_SUBMISSION, enqueue
 from core.models import JobStatus, move_job
 from projects.models import Job, Project
@@ -75,26 +76,13 @@ def start_recheck(
     return job
 
 
-def _claim(job_id: int) -> bool:
-    """Mark the job running for this attempt; False when it is gone or finished.
-
-    A job still running is one whose task was delivered again (its worker stopped): it
-    goes back to pending and is taken over, in one transaction, keeping its progress."""
-    pending, running = JobStatus.PENDING, JobStatus.RUNNING
-    if move_job(Job, job_id, source=pending, to=running):
-        return True
-    with transaction.atomic():
-        return move_job(Job, job_id, source=running, to=pending) and move_job(
-            Job, job_id, source=pending, to=running
-        )
-
-
 def run_recheck_job(job_id: int) -> None:
     """Re-run the checks on each item of the job and replace their stored results. Items
     still waiting in ``submitted`` are routed as after a first run; others keep their
     place and show the new results. Safe to run again: it resumes from ``progress``."""
-    if not _claim(job_id):
-        return  # gone, or finished: a re-run is a new job
+    attempt = jobs.claim(Job, job_id)
+    if attempt is None:
+        return  # gone, finished (a re-run is a new job), or alive in another worker
     job = Job.objects.select_related("project").get(pk=job_id)
     project = job.project
     checks = enabled_checks(project)
@@ -136,14 +124,22 @@ def run_recheck_job(job_id: int) -> None:
         else:
             errors.append({"item": ids[position], "message": "The item has no answer to check."})
         if (position + 1) % 50 == 0 or position + 1 == len(ids):
-            Job.objects.filter(pk=job.pk).update(
-                progress=position + 1, result=counts, errors=errors[-100:]
+            alive = jobs.beat(
+                Job,
+                job.pk,
+                attempt=attempt,
+                progress=position + 1,
+                result=counts,
+                errors=errors[-100:],
             )
+            if not alive:
+                return  # cancelled, or taken over by another worker after this one went silent
     move_job(
         Job,
         job.pk,
         source=JobStatus.RUNNING,
         to=JobStatus.SUCCEEDED,
+        filters={"attempts": attempt},
         progress=len(ids),
         result=counts,
         errors=errors[-100:],

@@ -55,6 +55,10 @@ class BackgroundJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker building it."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         abstract = True

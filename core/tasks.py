@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery import shared_task
 from django.db import InterfaceError, OperationalError
+
+from core import jobs
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 RETRY: dict[str, Any] = {
@@ -18,3 +21,9 @@ RETRY: dict[str, Any] = {
     "retry_jitter": True,
     "max_retries": 8,
 }
+
+
+@shared_task(name="core.sweep_jobs")
+def sweep_jobs_task() -> dict[str, int]:
+    """Resume (or, after too many tries, fail) jobs whose worker went silent."""
+    return jobs.sweep()

@@ -6,3 +6,18 @@ from django.apps import AppConfig
 class ExportsConfig(AppConfig):
     name = "exports"
     verbose_name = "Exports"
+
+    def ready(self) -> None:
+        # Imported here: models load only once every app is ready.
+        from core.jobs import JobKind, register
+        from exports.models import ExportJob
+        from exports.services import STALE_AFTER
+
+        register(
+            JobKind(
+                ExportJob,
+                "exports.build",
+                note=lambda job, message: {"message": message},
+                stale_after=STALE_AFTER,
+            )
+        )

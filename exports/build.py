@@ -21,6 +21,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from core import jobs
 from core.models import JobStatus, move_job
 from exports import card
 from exports.formats import (
@@ -55,10 +56,7 @@ def _unpack(data: bytes | memoryview) -> array[int]:
 
 def _alive(job: ExportJob, **fields: Any) -> bool:
     """Record progress; False when another attempt has taken the job over."""
-    updated = ExportJob.objects.filter(
-        pk=job.pk, attempts=job.attempts, status=JobStatus.RUNNING
-    ).update(heartbeat_at=timezone.now(), **fields)
-    return updated == 1
+    return jobs.beat(ExportJob, job.pk, attempt=job.attempts, **fields)
 
 
 @dataclass

@@ -31,10 +31,6 @@ class ExportJob(BackgroundJob):
         "fixed before the first row is written so a retry exports the same rows.",
     )
     snapshot_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last sign of life of the worker building it."
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"export {self.pk} ({self.format})"

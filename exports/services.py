@@ -25,8 +25,8 @@ from typing import IO, Any
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 
+from core import jobs
 from core.enqueue import enqueue
 from core.models import JobStatus, move_job
 from exports.build import NoRows, write_export
@@ -39,6 +39,7 @@ from projects.models import Project
 log = logging.getLogger(__name__)
 
 # A running job whose worker has shown no sign of life for this long is taken over.
+# A build writes its heartbeat with every batch of rows; silent this long, it is resumed.
 STALE_AFTER = dt.timedelta(minutes=2)
 
 ERR_NOTHING = "No approved items match these options: there is nothing to export."
@@ -96,54 +97,12 @@ def check_exportable(project: Project, options: dict[str, Any]) -> None:
 
 
 def _claim(job_id: int) -> ExportJob | None:
-    """Mark the job running for this attempt; None when it is done, or another worker is
-    building it and alive."""
-    now = timezone.now()
-    with transaction.atomic():
-        job = ExportJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None:
-            return None
-        stale = job.heartbeat_at is None or job.heartbeat_at < now - STALE_AFTER
-        if job.status == JobStatus.RUNNING and stale:
-            # Its worker stopped: the job goes back to pending, and this attempt takes it.
-            move_job(ExportJob, job.pk, source=JobStatus.RUNNING, to=JobStatus.PENDING)
-        elif job.status != JobStatus.PENDING:
-            return None
-        fields: dict[str, Any] = {
-            "attempts": job.attempts + 1,
-            "started_at": job.started_at or now,
-            "heartbeat_at": now,
-            "message": "",
-        }
-        if not move_job(
-            ExportJob, job.pk, source=JobStatus.PENDING, to=JobStatus.RUNNING, **fields
-        ):
-            return None
-    for name, value in fields.items():
-        setattr(job, name, value)
-    job.status = JobStatus.RUNNING
-    return job
-
-
-def resume_stalled_exports(*, stale_after: dt.timedelta = STALE_AFTER) -> list[int]:
-    """Hand running exports whose worker went silent (killed, machine lost) back to the
-    queue. Returns the ids re-queued."""
-    cutoff = timezone.now() - stale_after
-    resumed = []
-    stalled = ExportJob.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lte=cutoff)
-    for job_id in stalled.values_list("pk", flat=True):
-        with transaction.atomic():
-            if move_job(
-                ExportJob,
-                job_id,
-                source=JobStatus.RUNNING,
-                to=JobStatus.PENDING,
-                filters={"heartbeat_at__lte": cutoff},
-                message="Resumed after the worker stopped.",
-            ):
-                enqueue("exports.build", job_id)
-                resumed.append(job_id)
-    return resumed
+    """Start an attempt at the job; None when it is done, or another worker is building
+    it and alive (core.jobs.claim)."""
+    attempt = jobs.claim(ExportJob, job_id, message="")
+    if attempt is None:
+        return None
+    return ExportJob.objects.get(pk=job_id)
 
 
 def build_export(*, job_id: int) -> ExportJob | None:

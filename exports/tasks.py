@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from exports.services import build_export, resume_stalled_exports
+from exports.services import build_export
 
 
 @shared_task(name="exports.build", acks_late=True, reject_on_worker_lost=True)
@@ -12,9 +12,3 @@ def build_export_task(job_id: int) -> None:
     """Build one export. Delivered again if the worker dies; the service makes a second
     run harmless (it resumes from the stored snapshot, or does nothing if done)."""
     build_export(job_id=job_id)
-
-
-@shared_task(name="exports.resume_stalled")
-def resume_stalled_exports_task() -> None:
-    """Periodic: re-queue exports whose worker stopped sending signs of life."""
-    resume_stalled_exports()

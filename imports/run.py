@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from annotation.messages import prompt_hash
 from annotation.models import Item
+from core import jobs
 from core.models import JobStatus, move_job
 from imports.files import FileProblem, RowError, Source
 from imports.models import ImportJob
@@ -66,7 +67,7 @@ class Run:
             return
         self.last_progress = now
         ImportJob.objects.filter(pk=self.job.pk).update(
-            position=source.position(), **self._counts()
+            position=source.position(), heartbeat_at=timezone.now(), **self._counts()
         )
         if self._cancel_requested():
             raise Cancelled
@@ -92,6 +93,7 @@ class Run:
             ImportJob, self.job.pk, source=JobStatus.RUNNING, to=fields.pop("status"), **fields
         )
         cache.delete(f"import-written:{self.job.pk}")
+        jobs.forget(ImportJob, self.job.pk)
 
     def fail(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
         if errors is not None:
@@ -255,6 +257,8 @@ class Run:
             # INSERT batches, and once more before the commit.
             for created in self.writer.write(spool):
                 cache.set(key, created, 3600)
+                # The rows' transaction hides heartbeats until it commits: say so in the cache.
+                jobs.touch(ImportJob, self.job.pk)
                 if not self.writer.copy and self._cancel_requested():
                     raise Cancelled
             if self._cancel_requested():

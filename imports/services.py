@@ -23,9 +23,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from annotation.queues import route_imported_items
+from core import jobs
 from core.enqueue import enqueue
 from core.models import FINISHED, JobStatus, move_job
 from imports import formats
@@ -337,7 +337,7 @@ def run_import(*, job_id: int) -> None:
     Safe to call twice for the same job (a redelivered task): a finished job is left
     alone, and nothing is committed until the very end.
     """
-    if not _claim(job_id):
+    if _claim(job_id) is None:
         return
     job = ImportJob.objects.select_related("project").get(pk=job_id)
     run = Run(job)
@@ -357,20 +357,17 @@ def run_import(*, job_id: int) -> None:
         run.fail(INTERNAL)
 
 
-def _claim(job_id: int) -> bool:
-    """Mark the job running for this attempt; False when it is finished or cancelled.
-
-    A job still running is one whose task was delivered again (its worker stopped): it
-    goes back to pending and is taken over, in one transaction."""
-    fields: dict[str, Any] = {"started_at": timezone.now(), "phase": "validating", "position": 0}
-    not_cancelled = {"cancel_requested": False}
-    pending, running = JobStatus.PENDING, JobStatus.RUNNING
-    if move_job(ImportJob, job_id, source=pending, to=running, filters=not_cancelled, **fields):
-        return True
-    with transaction.atomic():
-        return move_job(
-            ImportJob, job_id, source=running, to=pending, filters=not_cancelled
-        ) and move_job(ImportJob, job_id, source=pending, to=running, **fields)
+def _claim(job_id: int) -> int | None:
+    """Start an attempt at the job (core.jobs.claim); None when it is finished,
+    cancelled, or running in a live worker. An attempt starts the file over: nothing
+    is committed before the end."""
+    return jobs.claim(
+        ImportJob,
+        job_id,
+        filters={"cancel_requested": False},
+        phase="validating",
+        position=0,
+    )
 
 
 def written_so_far(job: ImportJob) -> int | None:

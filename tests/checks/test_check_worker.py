@@ -87,3 +87,62 @@ def test_worker_killed_mid_task_then_a_new_worker_finishes_with_one_set_of_resul
     check_submission(revision_id)
     assert CheckResult.objects.filter(revision_id=revision_id).count() == len(expected)
     assert state_of(item) == State.IN_REVIEW
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_recheck_whose_worker_is_killed_twice_is_resumed_by_the_sweeper_and_finishes(
+    project: Any, alice: Any
+) -> None:
+    from core import jobs
+    from core.models import JobStatus
+    from projects.models import Job
+
+    require_postgres()
+    require_redis()
+    celery_app.conf.task_always_eager = False
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("celery")  # type: ignore[attr-defined]
+    items = [
+        make_item(
+            project,
+            f"Question {n}: how do I reset it?",
+            answer=ANSWER,
+            state=State.IN_REVIEW,
+            stage=0,
+        )
+        for n in range(600)
+    ]
+    with transaction.atomic():
+        job = recheck.start_recheck(project=project, actor=alice, state=State.IN_REVIEW)
+    seen = 0
+    for kill in range(2):
+        with celery_worker() as worker:
+            if kill:
+                assert jobs.sweep(stale_after=timedelta(0))["resumed"] == 1
+            wait_for(
+                lambda: Job.objects.filter(pk=job.pk, progress__gt=seen, status="running").exists(),
+                timeout=90,
+                interval=0.05,
+            )
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+        job.refresh_from_db()
+        assert job.status == JobStatus.RUNNING and job.progress < len(items), "killed mid-way"
+        seen = job.progress
+    # The sweeper (celery beat runs it every 15 s) hands the silent job to a new worker.
+    with celery_worker():
+        assert jobs.sweep(stale_after=timedelta(0))["resumed"] == 1
+        wait_for(
+            lambda: Job.objects.filter(pk=job.pk, status__in=["succeeded", "failed"]).exists(),
+            timeout=120,
+        )
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert job.attempts == 3 and job.progress == len(items)
+    # Every item checked, each with exactly one result per check.
+    per_revision = CheckResult.objects.filter(revision__item__project=project).values_list(
+        "revision_id", "name"
+    )
+    assert len(per_revision) == len(set(per_revision))
+    assert len({r for r, _ in per_revision}) == len(items)

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from annotation.models import Item, Revision, RevisionKind
 from config.celery import app as celery_app
+from core import jobs
 from core.models import JobStatus
 from exports import services as exports
 from exports.models import ExportJob
@@ -80,7 +81,7 @@ def test_worker_killed_mid_export_retries_and_writes_identical_bytes(project, al
 
     # Items approved after the snapshot must not appear in the retried export.
     approved_items(project, 5)
-    assert exports.resume_stalled_exports(stale_after=datetime.timedelta(0)) == [job.pk]
+    assert jobs.sweep(stale_after=datetime.timedelta(0))["resumed"] == 1
     with celery_worker(extra_env=shared_storage()):
         wait_for(
             lambda: ExportJob.objects.filter(
