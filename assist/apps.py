@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.apps import AppConfig
+
+# A model call may take its timeout several times over (retries with backoff) before a
+# run records progress, so a run is taken for dead only after this long in silence.
+RUN_SILENT_AFTER = dt.timedelta(minutes=6)
 
 
 class AssistConfig(AppConfig):
@@ -8,7 +14,22 @@ class AssistConfig(AppConfig):
     verbose_name = "Model in the loop"
 
     def ready(self) -> None:
-        # The judge is one of the automated checks, configured on the Checks page.
+        # Imported here: models and services load only once every app is ready.
         from assist.judge_check import register
+        from assist.judging import RUN_TASK
+        from core.jobs import JobKind, in_errors
+        from core.jobs import register as register_job
+        from projects.models import Job
 
+        # The judge is one of the automated checks, configured on the Checks page.
         register()
+        for kind, task in (("generation", "assist.run_generation"), ("judgement", RUN_TASK)):
+            register_job(
+                JobKind(
+                    Job,
+                    task,
+                    filters=(("kind", kind),),
+                    note=in_errors,
+                    stale_after=RUN_SILENT_AFTER,
+                )
+            )

@@ -24,6 +24,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.utils import timezone
 
 from annotation.models import Assignment, AssignmentStatus, Item
 from annotation.states import State
@@ -32,6 +33,7 @@ from assist.calls import call_model
 from assist.client import ModelError
 from assist.models import Endpoint, Generation, PromptKind, PromptVersion, Sample
 from assist.prompting import chat_messages, item_context
+from core import jobs
 from core.enqueue import enqueue
 from core.models import JobStatus, move_job
 from projects.models import Job, Project
@@ -150,16 +152,10 @@ def cancel_run(*, job: Job) -> Job:
 
 
 def _claim(job_id: int) -> bool:
-    """Mark the run running for this attempt; False when it is gone, finished or
-    cancelled. A run still marked running was delivered again (its worker stopped): it
-    is taken over, keeping what was written."""
-    pending, running = JobStatus.PENDING, JobStatus.RUNNING
-    if move_job(Job, job_id, source=pending, to=running):
-        return True
-    with transaction.atomic():
-        return move_job(Job, job_id, source=running, to=pending) and move_job(
-            Job, job_id, source=pending, to=running
-        )
+    """Start an attempt at the run (core.jobs.claim): False when it is gone, finished,
+    cancelled, or alive in another worker. A run taken over after its worker went
+    silent keeps what was written."""
+    return jobs.claim(Job, job_id) is not None
 
 
 @dataclass
@@ -312,6 +308,7 @@ class _Run:
             progress=summary["done"] + self.gone,
             result=summary,
             errors=self.errors[-ERRORS_KEPT:],
+            heartbeat_at=timezone.now(),
         )
         self.cancelled = Job.objects.filter(pk=self.job.pk, status=JobStatus.CANCELLED).exists()
         self.flushed_at = time.monotonic()

@@ -13,8 +13,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Avg, Count, Q, Sum
+from django.utils import timezone
 
 from annotation import messages as chat
 from annotation.models import Item
@@ -22,6 +22,7 @@ from assist import judging
 from assist.calls import call_model
 from assist.client import Completion, ModelError
 from assist.models import Endpoint, Generation, Judgement, PromptVersion
+from core import jobs
 from core.models import JobStatus, move_job
 from core.tasks import TRANSIENT
 from projects.models import Job
@@ -129,15 +130,10 @@ def summary(job: Job) -> dict[str, Any]:
 
 
 def _claim(job_id: int) -> bool:
-    """Mark the run running for this attempt; False when it is gone or finished. A run
-    still marked running was delivered again (its worker stopped) and is taken over."""
-    pending, running = JobStatus.PENDING, JobStatus.RUNNING
-    if move_job(Job, job_id, source=pending, to=running):
-        return True
-    with transaction.atomic():
-        return move_job(Job, job_id, source=running, to=pending) and move_job(
-            Job, job_id, source=pending, to=running
-        )
+    """Start an attempt at the run (core.jobs.claim): False when it is gone, finished,
+    cancelled, or alive in another worker. A run taken over after its worker went
+    silent keeps what was written."""
+    return jobs.claim(Job, job_id) is not None
 
 
 def _cancelled(job_id: int) -> bool:
@@ -166,7 +162,9 @@ def _judge_all(
             Judgement.objects.bulk_create(rows, ignore_conflicts=True)
             errors.extend({"item": r.item_id, "message": r.error} for r in rows if r.error)
             done = Judgement.objects.filter(job=job).count()
-            Job.objects.filter(pk=job.pk).update(progress=done, errors=errors[-100:])
+            Job.objects.filter(pk=job.pk).update(
+                progress=done, errors=errors[-100:], heartbeat_at=timezone.now()
+            )
             stopped = stopped or _cancelled(job.pk)
             if stopped:
                 for future in pending:

@@ -11,7 +11,7 @@ class ChecksConfig(AppConfig):
         # Imported here: models and services load only once every app is ready.
         from annotation.selectors import ITEM_SECTIONS, ItemSection
         from checks.services import current_results, result_row
-        from core.jobs import JobKind, register
+        from core.jobs import JobKind, in_errors, register
         from projects.models import Job
 
         register(
@@ -19,9 +19,7 @@ class ChecksConfig(AppConfig):
                 Job,
                 "checks.run_recheck",
                 filters=(("kind", "recheck"),),
-                note=lambda job, message: {
-                    "errors": [*getattr(job, "errors", []), {"message": message}]
-                },
+                note=in_errors,
             )
         )
 

@@ -46,6 +46,16 @@ class JobKind:
 KINDS: list[JobKind] = []
 
 
+def in_errors(job: BackgroundJob, message: str) -> dict[str, Any]:
+    """A note for a job whose page lists its ``errors``."""
+    return {"errors": [*getattr(job, "errors", []), {"message": message}]}
+
+
+def in_message(job: BackgroundJob, message: str) -> dict[str, Any]:
+    """A note for a job whose page shows its ``message``."""
+    return {"message": message}
+
+
 def register(kind: JobKind) -> None:
     """Called from an app's ``ready()`` for each kind of job it runs."""
     if kind not in KINDS:
@@ -65,6 +75,13 @@ def touch(model: type[BackgroundJob], job_id: int, *, seconds: float = 120) -> N
 def forget(model: type[BackgroundJob], job_id: int) -> None:
     """Drop the cache's sign of life (the job finished)."""
     cache.delete(_alive_key(model, job_id))
+
+
+def _kind_of(job: BackgroundJob) -> JobKind:
+    for kind in KINDS:
+        if isinstance(job, kind.model) and all(getattr(job, f) == v for f, v in kind.filters):
+            return kind
+    return JobKind(type(job), task="")
 
 
 def beat(model: type[BackgroundJob], job_id: int, *, attempt: int, **fields: Any) -> bool:
@@ -88,7 +105,6 @@ def claim(
     silent taken over. Returns the attempt number (pass it to :func:`beat`), or None when
     the job is finished, gone, or alive in another worker."""
     now = timezone.now()
-    window = stale_after or next((k.stale_after for k in KINDS if k.model is model), STALE_AFTER)
     with transaction.atomic():
         job = (
             model._default_manager.select_for_update().filter(pk=job_id, **(filters or {})).first()
@@ -96,6 +112,7 @@ def claim(
         if job is None:
             return None
         if job.status == JobStatus.RUNNING:
+            window = stale_after or _kind_of(job).stale_after
             beat_at = job.heartbeat_at
             alive = cache.get(_alive_key(model, job.pk)) or (beat_at and beat_at > now - window)
             if alive:

@@ -9,7 +9,7 @@ class ExportsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models load only once every app is ready.
-        from core.jobs import JobKind, register
+        from core.jobs import JobKind, in_message, register
         from exports.models import ExportJob
         from exports.services import STALE_AFTER
 
@@ -17,7 +17,7 @@ class ExportsConfig(AppConfig):
             JobKind(
                 ExportJob,
                 "exports.build",
-                note=lambda job, message: {"message": message},
+                note=in_message,
                 stale_after=STALE_AFTER,
             )
         )

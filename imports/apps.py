@@ -9,7 +9,7 @@ class ImportsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models load only once every app is ready.
-        from core.jobs import JobKind, register
+        from core.jobs import JobKind, in_message, register
         from imports.models import ImportJob
 
-        register(JobKind(ImportJob, "imports.run", note=lambda job, message: {"message": message}))
+        register(JobKind(ImportJob, "imports.run", note=in_message))

@@ -22,6 +22,7 @@ from django.db import transaction
 from annotation.models import Item, Queue
 from annotation.states import State
 from checks.recheck import start_recheck
+from core import jobs
 from core.enqueue import enqueue
 from core.models import JobStatus, move_job
 from exports.services import create_export
@@ -228,14 +229,9 @@ def _handover(job: Job, actor: Any, ids: Sequence[int]) -> tuple[dict[str, Any],
     return {"export_job": export.pk, "done": len(approved)}, errors
 
 
-def _claim(job_id: int) -> bool:
-    pending, running = JobStatus.PENDING, JobStatus.RUNNING
-    if move_job(Job, job_id, source=pending, to=running):
-        return True
-    with transaction.atomic():
-        return move_job(Job, job_id, source=running, to=pending) and move_job(
-            Job, job_id, source=pending, to=running
-        )
+def _claim(job_id: int) -> int | None:
+    """Start an attempt (core.jobs.claim); None when finished or alive elsewhere."""
+    return jobs.claim(Job, job_id)
 
 
 def _fail(job: Job, message: str) -> None:
@@ -246,7 +242,8 @@ def _fail(job: Job, message: str) -> None:
 
 def run_bulk_job(job_id: int, *, on_item: Callable[[int], None] | None = None) -> None:
     """Apply the job's action to each of its items, recording refusals."""
-    if not _claim(job_id):
+    attempt = _claim(job_id)
+    if attempt is None:
         return
     job = Job.objects.select_related("project", "created_by").get(pk=job_id)
     actor = job.created_by
@@ -282,9 +279,16 @@ def run_bulk_job(job_id: int, *, on_item: Callable[[int], None] | None = None) -
         if on_item is not None:
             on_item(position)
         if (position + 1) % 50 == 0 or position + 1 == len(ids):
-            Job.objects.filter(pk=job.pk).update(
-                progress=position + 1, result={"done": done}, errors=errors[-1000:]
+            alive = jobs.beat(
+                Job,
+                job.pk,
+                attempt=attempt,
+                progress=position + 1,
+                result={"done": done},
+                errors=errors[-1000:],
             )
+            if not alive:
+                return  # taken over by another worker after this one went silent
     move_job(
         Job,
         job.pk,
