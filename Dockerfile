@@ -9,7 +9,7 @@ RUN useradd --create-home --uid 1000 scriptorium
 # Everything but what .dockerignore leaves out (tests, benchmarks, local state).
 COPY . .
 RUN pip install . && \
-    DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput && \
+    DEBUG=1 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput && \
     mkdir -p /data/media && chown -R scriptorium /data
 
 USER scriptorium

@@ -34,7 +34,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/lint-imports --no-logo --no-cache
 
 typecheck: $(VENV)/.installed-dev
-	SECRET_KEY=typecheck-only $(BIN)/mypy .
+	DEBUG=1 SECRET_KEY=typecheck-only $(BIN)/mypy .
 
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

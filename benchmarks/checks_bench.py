@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = Path(os.environ.get("DATASETS", ROOT.parent / "shared" / "datasets"))
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("SECRET_KEY", "checks-bench")
+os.environ.setdefault("SECRET_KEY", "not-a-secret-only-for-this-run-0123456789abcdefghijklmnopq")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.pop("REDIS_URL", None)
 

@@ -30,7 +30,7 @@ DATASETS = Path(os.environ.get("DATASETS", ROOT.parent / "shared" / "datasets"))
 sys.path.insert(0, str(ROOT))
 _scratch = tempfile.mkdtemp(prefix="checks-quality-")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_scratch}/db.sqlite3")
-os.environ.setdefault("SECRET_KEY", "checks-quality")
+os.environ.setdefault("SECRET_KEY", "not-a-secret-only-for-this-run-0123456789abcdefghijklmnopq")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.pop("REDIS_URL", None)
 

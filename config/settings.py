@@ -26,6 +26,11 @@ TESTING = "PYTEST_VERSION" in os.environ
 def _secret_key() -> str:
     key = env_str("SECRET_KEY")
     if key:
+        if not DEBUG and not TESTING and (len(key) < 50 or len(set(key)) < 5):
+            raise ImproperlyConfigured(
+                "SECRET_KEY is too weak: use at least 50 characters, at least 5 of them "
+                "different, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+            )
         return key
     if TESTING:
         return secrets.token_urlsafe(50)
@@ -88,6 +93,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.HtmxMessagesMiddleware",
     "config.errors.AppErrorPages",
+    "core.csp.ContentSecurityPolicyMiddleware",
     # Last: turns a lockout found while authenticating into the "locked out" page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -107,7 +113,9 @@ AXES_VERBOSE = False
 # Behind the compose proxy the client's address is in X-Forwarded-For; directly exposed,
 # that header is the client's to forge, so only REMOTE_ADDR counts.
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if env_bool("TRUST_X_FORWARDED_FOR") else ("REMOTE_ADDR",)
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    if env_bool("TRUST_X_FORWARDED_FOR")
+    else ("REMOTE_ADDR",)
 )
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
 
@@ -199,6 +207,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_IMPORTS = [
+    "core.tasks",
     "imports.tasks",
     "exports.tasks",
     "annotation.tasks",
@@ -206,6 +215,7 @@ CELERY_IMPORTS = [
     "assist.tasks",
     "assist.judging_tasks",
     "reviews.tasks",
+    "overview.tasks",
 ]
 # Periodic sweepers (celery beat): work whose message was lost with the broker or a killed
 # worker is picked up again within a minute.
@@ -220,8 +230,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "checks.sweep_stuck_submissions",
         "schedule": 60.0,
     },
-    # Take over exports whose worker died mid-build.
-    "exports-resume-stalled": {"task": "exports.resume_stalled", "schedule": 60.0},
+    # Resume (or fail, after three tries) any job whose worker went silent: imports,
+    # exports, re-checks, bulk actions, generations and judgements (core/jobs.py).
+    "core-sweep-jobs": {"task": "core.sweep_jobs", "schedule": 15.0},
 }
 
 if REDIS_URL:
@@ -270,9 +281,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security --------------------------------------------------------------------------
-# HTTPS=1 when the app is served over TLS (directly or behind a proxy that sets
-# X-Forwarded-Proto): secure cookies, HSTS, redirect to https.
-HTTPS = env_bool("HTTPS", False)
+# Served over TLS (directly or behind a proxy that sets X-Forwarded-Proto): secure
+# cookies, HSTS, redirect to https. The default with DEBUG=0; plain HTTP is a choice
+# (HTTPS=0), as in the compose file, whose nginx listens on plain HTTP for a first look.
+HTTPS = env_bool("HTTPS", not DEBUG and not TESTING)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
@@ -282,6 +294,8 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if env_bool("BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Hosts guideline images may come from besides the app itself (core/csp.py).
+CSP_IMG_HOSTS = env_list("CSP_IMG_HOSTS")
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True

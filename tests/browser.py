@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,3 +72,11 @@ def shot(page: Any, name: str) -> Path:
         keep.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(keep), full_page=True)
     return path
+
+
+def saved(page: Any) -> None:
+    """Wait until the editor says its text is saved (a locator wait: the pages' CSP
+    forbids the eval a string ``wait_for_function`` needs)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"^Saved"))

@@ -86,7 +86,7 @@ def celery_worker(
         **os.environ,
         "DATABASE_URL": database_url(),
         "REDIS_URL": redis_url,
-        "SECRET_KEY": "worker-under-test",
+        "SECRET_KEY": "not-a-secret-only-for-this-run-0123456789abcdefghijklmnopq",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         **(extra_env or {}),
     }

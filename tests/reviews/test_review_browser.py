@@ -4,6 +4,8 @@ changed and approves."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from annotation.models import Item
@@ -37,7 +39,7 @@ def test_reviewer_rejects_with_feedback_annotator_reworks_reviewer_approves(
     annotator.wait_for_url(f"**/items/{item.pk}/")
     annotator.fill("textarea.turn-input", FIRST)
     annotator.click("#submit-button")
-    annotator.wait_for_function(f"() => !location.pathname.endsWith('/items/{item.pk}/')")
+    annotator.wait_for_url(lambda url: not urlsplit(url).path.endswith(f"/items/{item.pk}/"))
     item.refresh_from_db()
     assert item.state == State.IN_REVIEW, item.state
 
@@ -71,7 +73,7 @@ def test_reviewer_rejects_with_feedback_annotator_reworks_reviewer_approves(
     shot(annotator, "review-03-annotator-sees-feedback")
     annotator.fill("textarea.turn-input", SECOND)
     annotator.click("#submit-button")
-    annotator.wait_for_function(f"() => !location.pathname.endsWith('/items/{item.pk}/')")
+    annotator.wait_for_url(lambda url: not urlsplit(url).path.endswith(f"/items/{item.pk}/"))
     item.refresh_from_db()
     assert (item.state, item.stage) == (State.IN_REVIEW, 0)
 
