@@ -58,7 +58,7 @@ def _row(model: type[Any], project: Project, pk: int) -> Any:
 class EndpointsView(APIView):
     """Model endpoints. The API key is write-only: responses say ``has_api_key``."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="v1_projects_endpoints_list")
     def get(self, request: Request, project_id: int) -> Response:
         project = _admin_project(request, project_id)
         return Response([endpoint_data(e) for e in Endpoint.objects.filter(project=project)])
@@ -104,7 +104,7 @@ class EndpointTestView(APIView):
 
 
 class PromptsView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="v1_projects_prompts_list")
     def get(self, request: Request, project_id: int) -> Response:
         project = _admin_project(request, project_id)
         versions = PromptVersion.objects.filter(project=project)
@@ -176,7 +176,7 @@ class PromptPreviewView(APIView):
 
 
 class SamplesView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="v1_projects_samples_list")
     def get(self, request: Request, project_id: int) -> Response:
         project = _admin_project(request, project_id)
         return Response([sample_data(s) for s in Sample.objects.filter(project=project)])
@@ -200,7 +200,7 @@ class GenerationsView(APIView):
     """Generation runs: ``POST {endpoint, prompt, sample or filter}`` answers 202 with
     the job (watch it at ``/api/v1/jobs/{id}/``)."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="v1_projects_generations_list")
     def get(self, request: Request, project_id: int) -> Response:
         project = _admin_project(request, project_id)
         runs = Job.objects.filter(project=project, kind=generation.KIND).order_by("-created_at")

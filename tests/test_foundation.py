@@ -122,3 +122,30 @@ def test_models_and_migrations_agree() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("key", ["short-key", "a" * 60, "abab" * 20])
+def test_a_weak_secret_key_refuses_to_start_with_debug_off(key: str) -> None:
+    result = _django_check({"DEBUG": "0", "SECRET_KEY": key})
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak" in result.stderr
+
+
+def test_https_settings_are_the_default_with_debug_off_and_plain_http_is_a_choice() -> None:
+    key = "k9Qz!vT#2mLp$8wRa7@Yc4^Nd6&Hs1*Gb" * 2
+    show = "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0)"
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTEST_VERSION", "SECRET_KEY", "DEBUG", "HTTPS")
+    }
+    for extra, expected in (({}, "True True True"), ({"HTTPS": "0"}, "False False False")):
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c", show],
+            cwd=ROOT,
+            env={**clean, "DEBUG": "0", "SECRET_KEY": key, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.stdout.strip() == expected, result.stderr

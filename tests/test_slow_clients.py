@@ -58,6 +58,7 @@ def shape(tmp_path: Path) -> Iterator[tuple[int, int]]:
     )
     if nginx is None:
         missing("nginx (apt-get install nginx)")
+    assert nginx is not None
     app_port, proxy_port = free_port(), free_port()
     env = {
         **os.environ,

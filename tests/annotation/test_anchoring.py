@@ -78,6 +78,7 @@ def test_an_item_not_blind_starts_from_the_draft(correct_project, anna) -> None:
     item = make_item(correct_project, draft=DRAFT)
     a = leases.claim_next(project=correct_project, user=anna)
     assert a is not None and a.item == item and not a.blind
+    assert a.draft is not None
     assert a.draft[-1]["content"] == DRAFT
 
 

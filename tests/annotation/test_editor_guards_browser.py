@@ -139,6 +139,7 @@ def test_times_outside_the_editor_show_in_the_browsers_time_zone(
     page.goto(f"/items/{item.pk}/")
     page.click("#history summary")
     first = item.history.order_by("id").first()
+    assert first is not None
     at = first.at.astimezone(tokyo)
     assert f"{at:%b} {at.day}, {at:%H:%M}" in page.inner_text("#history")
     page.goto(f"/projects/{project.slug}/work/")

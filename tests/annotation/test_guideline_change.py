@@ -75,6 +75,7 @@ def test_the_editor_shows_the_change_and_the_form_submit_keeps_the_text(
     assert r.status_code == 302 and r.url == f"/items/{item.pk}/"
     assignment = Assignment.objects.get(item=item, user=anna)
     assert assignment.status == "active"
+    assert assignment.draft is not None
     assert assignment.draft[-1]["content"] == "My careful answer."
 
 
@@ -89,6 +90,7 @@ def test_no_banner_when_the_guidelines_did_not_change(client, project, alice, an
         'id="guideline-changed" class="card notice guideline-changed" role="alert" hidden' in page
     )
     revision, _ = services.submit(item=item, user=anna, messages=_answer(item), base_revision=None)
+    assert revision.guideline is not None
     assert revision.guideline.version == 1
 
 

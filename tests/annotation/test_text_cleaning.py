@@ -40,11 +40,13 @@ def test_a_draft_and_a_submit_with_nul_and_a_lone_surrogate_save_through_the_api
     r = _raw(client, "put", f"/api/v1/items/{item.pk}/draft/", body)
     assert r.status_code == 200, r.content
     draft = Assignment.objects.get(item=item, user=anna).draft
+    assert draft is not None
     assert draft[-1]["content"] == "Open Settings then Reset \ufffd now."
     body = body.replace(str(lease["revision"]) + "}", str(r.json()["revision"]) + "}")
     r = _raw(client, "post", f"/api/v1/items/{item.pk}/submit/", body)
     assert r.status_code == 201, r.content
     item.refresh_from_db()
+    assert item.current_revision is not None
     assert item.current_revision.messages[-1]["content"] == "Open Settings then Reset \ufffd now."
 
 
@@ -56,4 +58,6 @@ def test_a_form_post_with_nul_saves_the_draft(client, project, anna) -> None:
     contents = [m["content"] for m in item.source] + ["Half\x00 done"]
     r = client.post(f"/items/{item.pk}/draft/", {"role": roles, "content": contents})
     assert r.status_code == 302
-    assert Assignment.objects.get(item=item, user=anna).draft[-1]["content"] == "Half done"
+    draft = Assignment.objects.get(item=item, user=anna).draft
+    assert draft is not None
+    assert draft[-1]["content"] == "Half done"

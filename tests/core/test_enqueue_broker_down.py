@@ -19,18 +19,19 @@ from tests.factories import make_item
 
 def fresh_connections() -> None:
     """Forget pooled broker connections, so the next send uses the current broker_url."""
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    setattr(celery_app, "_pool", None)
+    setattr(celery_app.amqp, "_producer_pool", None)
 
 
 @pytest.fixture
 def broker_down() -> Any:
-    before = celery_app.conf.broker_url, celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    conf: Any = celery_app.conf  # broker_url is a read-only property in celery-types
+    before = conf.broker_url, conf.task_always_eager
+    conf.task_always_eager = False
+    conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
     fresh_connections()
     yield
-    celery_app.conf.broker_url, celery_app.conf.task_always_eager = before
+    conf.broker_url, conf.task_always_eager = before
     fresh_connections()
 
 

@@ -29,6 +29,7 @@ def filled(project, anna, rita):
     )
     make_item(project, "short", tags=["billing"], prompt_hash="h1")
     make_item(project, "another", state=State.FLAGGED)
+    assert a.current_revision is not None
     Review.objects.create(
         item=a,
         revision=a.current_revision,
@@ -157,6 +158,7 @@ def test_dashboard_and_people_pages_run_the_same_queries_for_more_data(
     for n in (3, 30):
         for i in range(n):
             item = make_item(project, f"p{i}", answer="a", author=anna, tags=[f"t{i % 4}"])
+            assert item.current_revision is not None
             Review.objects.create(
                 item=item,
                 revision=item.current_revision,

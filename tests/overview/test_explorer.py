@@ -71,6 +71,7 @@ def data(project, alice, anna, rita) -> dict[str, Any]:
     _assign(a, anna)
     _assign(b, anna)
     ReviewStage.objects.get_or_create(project=project, position=0, defaults={"name": "First"})
+    assert a.current_revision is not None and b.current_revision is not None
     Review.objects.create(
         item=b, revision=b.current_revision, stage=0, reviewer=rita, decision="approve"
     )
@@ -243,6 +244,7 @@ def _page_of(project: Any, n: int, anna: Any, rita: Any) -> None:
     for i in range(n):
         item = make_item(project, f"prompt {i}", answer=f"answer {i}", author=anna, tags=["t"])
         _assign(item, anna)
+        assert item.current_revision is not None
         Review.objects.create(
             item=item, revision=item.current_revision, stage=0, reviewer=rita, decision="approve"
         )

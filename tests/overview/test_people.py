@@ -35,6 +35,7 @@ def worked(project, anna, rita, alice):
             expires_at=now,
             active_seconds=30 if i == 0 else 0,
         )
+        assert item.current_revision is not None
         reviews.append(
             Review.objects.create(
                 item=item, revision=item.current_revision, stage=0, reviewer=rita, decision=decision

@@ -76,6 +76,7 @@ def test_no_judge_score_uses_the_plain_sample_rate(project, anna, rate, state) -
 def test_the_latest_judge_result_counts(project, anna) -> None:
     one_stage(project, sample_rate=0.0, judge_always_below=2)
     item = judged(project, anna, 4)
+    assert item.current_revision is not None
     CheckResult.objects.create(
         revision=item.current_revision, name="judge", version=2, outcome="warn",
         details={"score": 0, "reason": "Wrong.", "prompt": 2, "endpoint": 1},
@@ -108,7 +109,9 @@ def test_a_later_stage_uses_the_judge_when_an_item_advances(project, anna, rita)
     high = routed(judged(project, anna, 4, prompt="Fine"))
     assert (low.stage, high.stage) == (0, 0)
     for _ in range(2):
-        held = Item.objects.get(pk=leased(project, rita))
+        held_pk = leased(project, rita)
+        assert held_pk is not None
+        held = Item.objects.get(pk=held_pk)
         decisions.decide(item=held, reviewer=rita, decision="approve")
     low.refresh_from_db()
     high.refresh_from_db()
@@ -175,7 +178,7 @@ def test_project_api_takes_and_shows_judge_rules(api, alice, project) -> None:
     ]
     assert api(alice).get(url).json()["review_stages"] == shown
 
-    bad = [{"name": "Peer", "judge_sample_rates": {"4": 2}}]
+    bad: list[dict[str, Any]] = [{"name": "Peer", "judge_sample_rates": {"4": 2}}]
     response = api(alice).patch(url, {"review_stages": bad, "name": "Renamed"}, format="json")
     assert response.status_code == 400
     assert policy.JUDGE_RATES in response.json()["detail"]

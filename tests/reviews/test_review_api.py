@@ -157,7 +157,8 @@ def test_reviews_list_query_count_is_constant(
 
         transition(item, to=State.SUBMITTED, actor=anna)
     client = api(rita)
-    # project, membership, item (with project), reason labels, reviews with reviewers
-    with django_assert_num_queries(5):
+    # project, membership, item (with project), the caller's assignment, reason labels,
+    # reviews with reviewers
+    with django_assert_num_queries(6):
         response = client.get(f"/api/v1/items/{item.pk}/reviews/")
     assert len(response.json()) == 6
