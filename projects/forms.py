@@ -81,7 +81,8 @@ class ProjectForm(_ProjectModelForm):
         return found
 
     def clean_slug(self) -> str:
-        return self.cleaned_data.get("slug") or ""
+        # Left blank: a new project gets one made from its name, an existing one keeps its own.
+        return self.cleaned_data.get("slug") or (self.instance.slug if self.instance.pk else "")
 
 
 class MemberForm(forms.Form):

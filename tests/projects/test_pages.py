@@ -85,6 +85,16 @@ def test_edit_project_settings(client, alice, project) -> None:
     assert (project.name, project.task_type, project.overlap) == ("Support v2", "correct", 2)
 
 
+def test_a_blank_slug_keeps_the_projects_own(client, alice, project) -> None:
+    client.force_login(alice)
+    fields = {"name": "Renamed", "slug": "", "task_type": "write", "overlap": 1, "language": "en"}
+    response = client.post("/projects/support/settings/", fields)
+    assert response.status_code == 302
+    assert response["Location"] == "/projects/support/"
+    project.refresh_from_db()
+    assert (project.name, project.slug) == ("Renamed", "support")
+
+
 def test_members_page_htmx_returns_only_the_section(client, alice, oscar, project) -> None:
     client.force_login(alice)
     response = client.post(
