@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotation import leases, selectors, services
 from annotation.anchoring import draft_hidden
@@ -208,6 +208,7 @@ def _counts(text: str) -> dict[str, int]:
 
 
 @login_required
+@require_safe
 def item_page(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
     """The editor (for the lease holder) or the item read-only with its history."""
     ia = selectors.item_access(request.user, item_id)
@@ -369,6 +370,7 @@ def item_unflag(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def my_work(request: HtmxHttpRequest) -> HttpResponse:
     project_ids = list(visible_projects(request.user).values_list("pk", flat=True))
     data = selectors.my_work(request.user, project_ids)

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotation.models import Item
 from assist import endpoints, generation, prompts, samples
@@ -56,6 +56,7 @@ def _runs_context(access: ProjectAccess) -> dict[str, Any]:
 
 
 @login_required
+@require_safe
 def model_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = _access(request, slug)
     project = access.project
@@ -72,6 +73,7 @@ def model_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def runs_section(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The runs list alone: the Model page polls it while a run is going."""
     access = _access(request, slug)
@@ -184,6 +186,7 @@ def prompt_form(request: HtmxHttpRequest, slug: str, prompt_id: int | None = Non
 
 
 @login_required
+@require_safe
 def prompt_preview(request: HtmxHttpRequest, slug: str, prompt_id: int) -> HttpResponse:
     """The exact messages the version sends for the chosen item (``?item=<id>``)."""
     access = _access(request, slug)
@@ -359,6 +362,7 @@ def run_new(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def run_page(request: HtmxHttpRequest, slug: str, job_id: int) -> HttpResponse:
     access = _access(request, slug)
     run = Job.objects.filter(project=access.project, pk=job_id, kind=generation.KIND).first()

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from core.htmx import HtmxHttpRequest, add_form_errors, render_page
 from core.models import JobStatus
@@ -170,6 +170,7 @@ def export_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def export_download(request: HtmxHttpRequest, slug: str, export_id: int) -> HttpResponseBase:
     access = project_access(request.user, slug, Role.ADMIN)
     job = (

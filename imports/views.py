@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.csvsafe import csv_text
 from core.htmx import HtmxHttpRequest, add_form_errors, render_page
@@ -163,6 +163,7 @@ def import_columns(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpR
 
 
 @login_required
+@require_safe
 def import_detail(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
     access = project_access(request.user, slug, Role.ADMIN)
     job = _job(access, import_id)
@@ -229,6 +230,7 @@ def import_rerun(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpRes
 
 
 @login_required
+@require_safe
 def import_errors_csv(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
     """The error report as CSV: line, field, message."""
     access = project_access(request.user, slug, Role.ADMIN)

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotation.states import State
 from core.htmx import HtmxHttpRequest, add_form_errors, render_page
@@ -25,6 +25,7 @@ def _percent(part: int, whole: int) -> float:
 
 
 @login_required
+@require_safe
 def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = project_access(request.user, slug)
     project = access.project

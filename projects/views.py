@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.htmx import HtmxHttpRequest, add_form_errors
 from projects import services
@@ -29,6 +29,7 @@ STAFF_ONLY = "Only instance staff manage user accounts."
 
 
 @login_required
+@require_safe
 def project_list(request: HtmxHttpRequest) -> HttpResponse:
     mine = Membership.objects.filter(project=OuterRef("pk"), user_id=request.user.pk)
     projects = (

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotation.models import Item
 from core.htmx import HtmxHttpRequest, add_form_errors
@@ -49,6 +49,7 @@ def _checks_template() -> str:
 
 
 @login_required
+@require_safe
 def review_queue(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Stages with what waits at each, the items the reviewer holds, and a start button
     per stage. Queries: session, user, project, membership, stages (counts), stages

@@ -18,8 +18,10 @@ from django.utils import timezone
 
 from accounts.services import issue_token
 from annotation.models import Assignment, Queue
+from assist.models import Endpoint, Generation, PromptVersion, Sample
 from exports.models import ExportJob
 from imports.models import ImportJob
+from overview.models import SavedView
 from projects.models import Job, Membership
 from tests.factories import make_item
 
@@ -66,7 +68,6 @@ RULES: dict[str, int] = {
     "annotation:item_unflag": ADMIN,
     "annotation:my_work": USER,
     "annotation:api-next": MEMBER,
-    "annotation:api-items": MEMBER,
     "annotation:api-item": MEMBER,
     "annotation:api-draft": MEMBER,
     "annotation:api-lease": MEMBER,
@@ -110,6 +111,65 @@ RULES: dict[str, int] = {
     "overview:api-projects": USER,
     "overview:api-project": MEMBER,
     "overview:api-stats": MEMBER,
+    "overview:items": MEMBER,
+    "overview:save_view": MEMBER,
+    "overview:delete_view": MEMBER,
+    "overview:api-items": MEMBER,
+    "overview:dashboard": REVIEWER,
+    "overview:dashboard_csv": REVIEWER,
+    "overview:api-dashboard": REVIEWER,
+    "overview:set_target": ADMIN,
+    "overview:people": ADMIN,
+    "overview:bulk": ADMIN,
+    "overview:bulk_job": ADMIN,
+    "overview:api-items-bulk": ADMIN,
+    "overview:item": ADMIN,
+    "overview:item_action": ADMIN,
+    "overview:calibration": ADMIN,
+    "overview:api-calibration": ADMIN,
+    # The model in the loop: project admins only.
+    **{
+        f"assist:{name}": ADMIN
+        for name in (
+            "page",
+            "endpoint_new",
+            "endpoint",
+            "endpoint_test",
+            "endpoint_delete",
+            "prompt_new",
+            "prompt",
+            "prompt_preview",
+            "sample_new",
+            "sample",
+            "run_new",
+            "runs",
+            "run",
+            "run_cancel",
+            "rate",
+            "api-endpoints",
+            "api-endpoint",
+            "api-endpoint-test",
+            "api-prompts",
+            "api-prompt",
+            "api-prompt-preview",
+            "api-samples",
+            "api-sample",
+            "api-generations",
+            "api-generation",
+            "api-ratings",
+            "api-job-cancel",
+            "judge-runs",
+            "judge-start",
+            "judge-default-prompt",
+            "judge-compare",
+            "judge-report",
+            "judge-cancel",
+            "api-judgements",
+            "api-judgement-compare",
+            "api-judgement",
+            "api-judgement-cancel",
+        )
+    },
 }
 SKIP = re.compile(r"^admin/")  # Django's admin: staff only, its own permission system
 ID_KINDS = {
@@ -123,6 +183,12 @@ ID_KINDS = {
     "membership_id",
     "user_id",
     "token_id",
+    "endpoint_id",
+    "prompt_id",
+    "sample_id",
+    "generation_id",
+    "view_id",
+    "key",
 }
 TABLES = [
     "annotation.Item",
@@ -196,6 +262,8 @@ def world(
             "user_id": admin.pk,
             "token_id": issue_token(user=admin, name="t")[1].pk,
             "owner": admin,
+            "key": "states",
+            **model_objects(p, item, admin),
         }
 
     users = [None, oscar, anna, rita, alice, sam]
@@ -215,6 +283,24 @@ def world(
             },
             "foreign": {None: ANON, oscar: ADMIN, anna: USER, rita: USER, alice: USER, sam: STAFF},
         },
+    }
+
+
+def model_objects(p: Any, item: Any, admin: Any) -> dict[str, int]:
+    endpoint = Endpoint.objects.create(
+        project=p, name="local", base_url="http://127.0.0.1:9/v1", model="m", family="llama"
+    )
+    prompt = PromptVersion.objects.create(project=p, name="v1", template="{{prompt}}")
+    sample = Sample.objects.create(project=p, name="s", size=1, seed=1, item_ids=[item.pk])
+    run = Job.objects.create(project=p, kind="generation", status="succeeded")
+    generation = Generation.objects.create(job=run, prompt=prompt, item=item, output="Draft")
+    view = SavedView.objects.create(project=p, user=admin, name="mine", query="state=queued")
+    return {
+        "endpoint_id": endpoint.pk,
+        "prompt_id": prompt.pk,
+        "sample_id": sample.pk,
+        "generation_id": generation.pk,
+        "view_id": view.pk,
     }
 
 
@@ -263,3 +349,42 @@ def test_every_route_refuses_who_may_not_use_it(world: dict[str, Any]) -> None:
     print(f"\npermission matrix: {len(table)} routes, {sent} refused requests checked")
     assert sent > 1000
     assert problems == [], "\n".join(problems[:60])
+
+
+READ_ONLY_PAGES = {
+    "annotation:item",
+    "annotation:my_work",
+    "assist:model",
+    "exports:export_download",
+    "imports:detail",
+    "imports:errors",
+    "overview:project",
+    "projects:list",
+    "review:queue",
+}
+
+
+def test_pages_answer_405_to_methods_they_do_not_handle(world: dict[str, Any]) -> None:
+    """HTML pages take GET and, where a form posts, POST; everything else is a 405, and
+    a read-only page refuses POST too. (API views declare their methods through DRF.)"""
+    staff = world["users"][-1]
+    client = Client()
+    client.force_login(staff)
+    ids = world["own"]
+    wrong: list[str] = []
+    checked = 0
+    for name, pattern, _ in routes():
+        if pattern.startswith("api/") or name in ("", "logout", "login", "healthz"):
+            continue
+        path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), pattern)
+        methods = ["put", "patch", "delete"] + (["post"] if name in READ_ONLY_PAGES else [])
+        for method in methods:
+            before = fingerprint()
+            code = getattr(client, method)(path).status_code
+            checked += 1
+            if code != 405:
+                wrong.append(f"{method.upper()} {path}: {code}")
+            if fingerprint() != before:
+                wrong.append(f"{method.upper()} {path}: changed the database")
+    assert checked > 100
+    assert wrong == [], "\n".join(wrong)
