@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
 
@@ -172,7 +172,7 @@ def _text_search(items: QuerySet[Item], q: str) -> QuerySet[Item]:
     the indexes of migration ``overview.0002`` (same expressions), else a LIKE search."""
     if connection.vendor == "postgresql":
         # Constant SQL; only the search words are parameters.
-        fts = RawSQL(FTS_SQL, [q, q], output_field=IntegerField())  # noqa: S611
+        fts = RawSQL(FTS_SQL, [q, q], output_field=BooleanField())  # noqa: S611
         return items.alias(fts=fts).filter(Q(fts=True))
     return items.filter(Q(source__icontains=q) | Q(current_revision__messages__icontains=q))
 
@@ -180,7 +180,7 @@ def _text_search(items: QuerySet[Item], q: str) -> QuerySet[Item]:
 def _tagged(items: QuerySet[Item], tag: str) -> QuerySet[Item]:
     if connection.vendor == "postgresql":
         return items.filter(tags__contains=[tag])  # the tags GIN index
-    tagged = RawSQL(TAGGED_SQL, [tag], output_field=IntegerField())  # noqa: S611
+    tagged = RawSQL(TAGGED_SQL, [tag], output_field=BooleanField())  # noqa: S611
     return items.alias(tagged=tagged).filter(Q(tagged=True))
 
 

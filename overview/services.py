@@ -49,7 +49,12 @@ def _user(actor: Any) -> User | None:
 
 
 def _locked(item: Item) -> Item:
-    locked = Item.objects.select_for_update().select_related("current_revision").get(pk=item.pk)
+    # of=("self",): PostgreSQL cannot lock the nullable side of the revision's outer join.
+    locked = (
+        Item.objects.select_for_update(of=("self",))
+        .select_related("current_revision")
+        .get(pk=item.pk)
+    )
     locked.project = item.project
     return locked
 

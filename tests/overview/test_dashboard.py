@@ -4,6 +4,7 @@ injection neutralised, the API agreeing with the page, live refresh."""
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from annotation.states import State
 from checks.models import CheckResult
@@ -59,7 +60,10 @@ def test_charts_escape_labels_and_carry_title_and_axis():
     assert "<title>Tags</title>" in svg and ">items</text>" in svg and ">3</text>" in svg
 
 
-def test_the_dashboard_shows_charts_and_tables_and_refreshes(client, project, alice, filled):
+def test_the_dashboard_shows_charts_and_tables_and_refreshes(
+    client, project, alice, filled, settings
+):
+    settings.REDIS_URL = ""  # tasks in-process, as under `make run`
     client.force_login(alice)
     html = client.get(f"/projects/{project.slug}/dashboard/").content.decode()
     for title in (
@@ -136,6 +140,7 @@ def test_admins_set_tag_targets_and_see_them_met_or_not(client, project, alice, 
 
 def test_a_broker_that_cannot_be_reached_is_a_clear_warning(client, project, alice, settings):
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    cache.delete("overview:worker-status")  # a status another test left
     client.force_login(alice)
     html = client.get(f"/projects/{project.slug}/dashboard/").content.decode()
     assert 'id="worker-warning"' in html and "The broker cannot be reached" in html
