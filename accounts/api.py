@@ -20,6 +20,7 @@ from accounts import services
 from accounts.models import ApiToken
 from accounts.services import LOCKED_OUT, lockout_minutes
 from core.api import RefuseUnknownFields, request_user
+from core.text import clean_text
 
 NOT_AN_OBJECT = 'Send a JSON object: {"username": …, "password": …}.'
 
@@ -51,7 +52,9 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise ParseError(NOT_AN_OBJECT)
-        credentials = {"username": str(request.data.get("username", ""))[:150]}
+        # Cleaned for the lockout lookup (no database stores a NUL); the serializer then
+        # refuses such a username with a message.
+        credentials = {"username": clean_text(str(request.data.get("username", "")))[:150]}
         if AxesProxyHandler.is_locked(request._request, credentials):
             raise Throttled(detail=LOCKED_OUT.format(minutes=lockout_minutes()))
         data = TokenInputSerializer(data=request.data, context={"request": request._request})
