@@ -15,7 +15,8 @@ class AssistConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models and services load only once every app is ready.
-        from assist.judge_check import register
+        from annotation.anchoring import COMPARISON_EXTRAS
+        from assist.judge_check import judge_means, register
         from assist.judging import RUN_TASK
         from core.jobs import JobKind, in_errors
         from core.jobs import register as register_job
@@ -23,6 +24,10 @@ class AssistConfig(AppConfig):
 
         # The judge is one of the automated checks, configured on the Checks page.
         register()
+        # The anchoring comparison (corrected drafts vs answers written from scratch) shows
+        # the judge's mean score per group.
+        if judge_means not in COMPARISON_EXTRAS:
+            COMPARISON_EXTRAS.append(judge_means)
         for kind, task in (("generation", "assist.run_generation"), ("judgement", RUN_TASK)):
             register_job(
                 JobKind(

@@ -20,7 +20,8 @@ from annotation.models import Item
 from assist import judging, prompting
 from assist.calls import call_model
 from assist.client import ModelError
-from assist.models import Endpoint, PromptKind, PromptVersion
+from assist.models import Endpoint, Judgement, PromptKind, PromptVersion
+from checks.models import CheckResult
 from checks.registry import REGISTRY, Check, CheckContext, Option, Verdict
 from checks.registry.base import Messages, contents, last_response
 
@@ -126,3 +127,27 @@ JUDGE_CHECK = Check(
 def register() -> None:
     """Make the judge one of the project's checks (once per process)."""
     REGISTRY.setdefault(NAME, JUDGE_CHECK)
+
+
+def judge_means(project: Any, group: str, revision_ids: list[int]) -> dict[str, Any]:
+    """The judge's mean score over these answers (the anchoring comparison's extra
+    column): from the judge check's results and from judgement runs over answers."""
+    scores: dict[int, int] = {}
+    for revision_id, details in (
+        CheckResult.objects.filter(revision_id__in=revision_ids, name=NAME)
+        .order_by("id")
+        .values_list("revision_id", "details")
+    ):
+        score = (details or {}).get("score")
+        if isinstance(score, int):
+            scores[revision_id] = score
+    for revision_id, score in (
+        Judgement.objects.filter(revision_id__in=revision_ids, score__isnull=False)
+        .exclude(revision_id__in=list(scores))
+        .order_by("id")
+        .values_list("revision_id", "score")
+    ):
+        if revision_id is not None and score is not None:
+            scores[revision_id] = score
+    values = list(scores.values())
+    return {"judged": len(values), "judge_mean": sum(values) / len(values) if values else None}

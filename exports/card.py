@@ -170,6 +170,19 @@ def readme(manifest: dict[str, Any], *, project_name: str, description: str, lan
             )
     else:
         lines += ["", "No automated check results were recorded for these revisions."]
+    drafts = stats.get("model_drafts") or []
+    lines += ["", "## Model drafts", ""]
+    if drafts:
+        lines += [
+            "Items whose answer started from a model draft written here, corrected and "
+            "reviewed by people, by the prompt version that wrote the draft:",
+            "",
+            "| prompt version | id | items |",
+            "| --- | --- | --- |",
+        ]
+        lines += [f"| {d['name']} | {d['prompt_version']} | {d['items']} |" for d in drafts]
+    else:
+        lines.append("No answer started from a model draft written in Scriptorium.")
     lines += [
         "",
         "## Provenance",

@@ -15,6 +15,7 @@ import orjson
 from django.db import connection, connections
 
 from annotation.models import Item, Revision, RevisionKind
+from assist.models import Generation, PromptVersion
 from checks.models import CheckResult
 from exports.formats import ALPACA, PREFERENCE, Record, answer_text
 from exports.models import ExportJob
@@ -92,6 +93,19 @@ def _query(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         return rows
 
 
+def _count_drafts(item_ids: list[int], drafted: dict[int, int]) -> None:
+    """Add to ``drafted`` the prompt version that wrote each item's model draft (its
+    latest applied generation), for the manifest and the card."""
+    generation = Generation._meta.db_table
+    where, params = _any("item_id", item_ids)
+    for (prompt_id,) in _query(
+        f"SELECT g.prompt_id FROM {generation} g WHERE g.id IN (SELECT MAX(id) FROM "  # noqa: S608
+        f"{generation} WHERE applied AND {where} GROUP BY item_id)",
+        params,
+    ):
+        drafted[prompt_id] = drafted.get(prompt_id, 0) + 1
+
+
 def read_records(
     job: ExportJob, ids: array[int], stats: dict[str, Any]
 ) -> Iterator[list[Record | None]]:
@@ -119,6 +133,7 @@ def read_records(
     reviewers: set[int] = set()
     versions: set[int] = set()
     checks: dict[str, dict[str, int]] = {}
+    drafted: dict[int, int] = {}  # prompt version id -> items whose draft it wrote
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK].tolist()
         where, params = _any("r.id", chunk)
@@ -144,6 +159,7 @@ def read_records(
         ):
             counts = checks.setdefault(name, {"pass": 0, "warn": 0, "fail": 0})
             counts[outcome] = counts.get(outcome, 0) + n
+        _count_drafts(item_ids, drafted)
         # Overlap items: the reviewer picked one answer; the others are "not picked".
         not_picked: dict[int, list[int]] = {}
         where, params = _any("item_id", item_ids)
@@ -202,3 +218,8 @@ def read_records(
     stats["people"] = {"annotators": len(authors), "reviewers": len(reviewers)}
     stats["guideline_versions"] = sorted(versions)
     stats["checks"] = {name: checks[name] for name in sorted(checks)}
+    names = dict(PromptVersion.objects.filter(pk__in=drafted).values_list("pk", "name"))
+    stats["model_drafts"] = [
+        {"prompt_version": pk, "name": names.get(pk, ""), "items": drafted[pk]}
+        for pk in sorted(drafted)
+    ]
