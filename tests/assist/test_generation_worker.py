@@ -1,11 +1,12 @@
 """Generation with a real Celery worker on PostgreSQL and Redis: a worker SIGKILLed in
-the middle of a run is replaced, the run is delivered again and resumes, and every
-item ends with exactly one draft."""
+the middle of a run is replaced, the sweeper hands the silent run to the new worker, it
+resumes, and every item ends with exactly one draft."""
 
 from __future__ import annotations
 
 import os
 import signal
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from assist.generation import start_generation
 from assist.models import Endpoint, Generation, PromptVersion
 from assist.tasks import run_generation
 from config.celery import app as celery_app
+from core import jobs
 from core.models import JobStatus
 from projects.models import Job
 from tests.assist.fake_llm import FakeLLM
@@ -56,9 +58,12 @@ def test_a_killed_worker_resumes_and_drafts_every_item_once(
     assert job.status == JobStatus.RUNNING
     assert 0 < done_before < ITEMS, "the worker should die in the middle of the run"
 
-    # The unacknowledged message is delivered again (here sent again at once).
+    # A message sent again while the run still looks alive does nothing...
+    assert run_generation.apply(args=[job.pk]) is not None
+    assert Generation.objects.filter(job=job).count() == done_before
+    # ...the sweeper (celery beat, every 15 s) resends it once the run has been silent.
     with celery_worker(extra_env=env):
-        run_generation.delay(job.pk)
+        assert jobs.sweep(stale_after=timedelta(0))["resumed"] == 1
         wait_for(lambda: Job.objects.get(pk=job.pk).finished, timeout=120)
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.errors
