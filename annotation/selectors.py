@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.http import Http404
 
 from annotation.anchoring import anchoring_comparison as anchoring_comparison
@@ -221,13 +221,6 @@ def queue_depths(project_id: int, queues: list[Queue]) -> dict[int | None, dict[
         .values_list("queue_id", "queued", "working")
     )
     return {qid: {"queued": q, "working": w} for qid, q, w in rows}
-
-
-def project_items(project_id: int, state: str | None = None) -> QuerySet[Item]:
-    items = Item.objects.filter(project_id=project_id).order_by("id")
-    if state:
-        items = items.filter(state=state)
-    return items
 
 
 MAX_CHANGE_LINES = 60
